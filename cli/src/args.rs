@@ -1,0 +1,160 @@
+//! Command-line flags (stage 1: raw values, exactly as typed). Each flag is
+//! defined once here with its help text; [`crate::config`] resolves them.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Verify the integrity of AWS CloudTrail logs: the digest-file chain
+/// (RSA signatures, hash links) and the SHA-256 of every log file.
+#[derive(Debug, Parser)]
+#[command(name = "ctverify", version, about, long_about = None)]
+#[command(
+    after_help = "Exit status (strict mode): 0 valid, 1 invalid (tampering found), 2 incomplete or could not run.\n\
+With --compat: aws-cli's codes (0, 1, 255; usage errors 2)."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate CloudTrail log files and digest files (like `aws cloudtrail validate-logs`).
+    Validate(ValidateArgs),
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per finding, then a summary.
+    Text,
+    /// One JSON object (the report, SPEC §8).
+    Json,
+}
+
+/// Flags of `ctverify validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Trail to validate, `arn:aws:cloudtrail:HOME-REGION:ACCOUNT:trail/NAME`.
+    /// Required for S3. With --local it is optional and restricts the run to
+    /// that trail (exact name, home region and account); without it every
+    /// trail chain found is validated.
+    #[arg(long, value_name = "ARN")]
+    pub trail_arn: Option<String>,
+
+    /// Validate a local copy of the bucket (as `aws s3 sync s3://BUCKET DIR`
+    /// makes it) instead of S3. Object s3://B/K is the file DIR/K; its S3
+    /// metadata is read from DIR/K.metadata.json when present. Nothing
+    /// outside DIR is ever read.
+    #[arg(long, value_name = "DIR")]
+    pub local: Option<PathBuf>,
+
+    /// Public keys: `aws cloudtrail list-public-keys` JSON output, or PEM /
+    /// DER key files. Repeat for several files. Required with --local.
+    #[arg(long = "public-keys", value_name = "FILE")]
+    pub public_keys: Vec<PathBuf>,
+
+    /// Start of the range to validate (RFC 3339, e.g. 2024-01-01T00:00:00Z
+    /// or 2024-01-01; an offset is converted to UTC). Local default: the
+    /// oldest digest's digestStartTime (per chain). Required for S3.
+    #[arg(long, value_name = "TIME")]
+    pub start_time: Option<String>,
+
+    /// End of the range. Local default: the newest digest's digestEndTime
+    /// (per chain) — give it to require coverage up to a time. S3 default: now.
+    #[arg(long, value_name = "TIME")]
+    pub end_time: Option<String>,
+
+    /// Bucket name. Local: the name findings use (default: digestS3Bucket of
+    /// the digests). S3: the bucket to read instead of the trail's.
+    #[arg(long, value_name = "BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// Key prefix the trail delivers under (only chains under it are validated).
+    #[arg(long, value_name = "PREFIX")]
+    pub s3_prefix: Option<String>,
+
+    /// Account(s) to validate: member accounts of an organization trail, or
+    /// the account in key paths. Repeatable.
+    #[arg(long = "account-id", value_name = "ACCOUNT")]
+    pub account_id: Vec<String>,
+
+    /// Delivery region(s) to validate. Repeatable. Default: every region the
+    /// trail delivered digests for.
+    #[arg(long, value_name = "REGION")]
+    pub region: Vec<String>,
+
+    /// AWS profile (S3 mode).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+
+    /// S3-compatible endpoint URL (S3 mode).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// List valid objects too, and print throughput (MB/s of log data).
+    #[arg(long)]
+    pub verbose: bool,
+
+    /// Behave exactly like `aws cloudtrail validate-logs` (aws-cli 1.46.3):
+    /// same checks, output and exit codes, quirks included.
+    #[arg(long)]
+    pub compat: bool,
+
+    /// Coverage gaps (periods no digest vouches for) do not make the verdict
+    /// incomplete; they are still reported.
+    #[arg(long)]
+    pub allow_gaps: bool,
+
+    /// Pin "now" (tests and reproducible reports), RFC 3339.
+    #[arg(long, value_name = "TIME", hide = true)]
+    pub now: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn repeated_flags() {
+        let cli = Cli::try_parse_from([
+            "ctverify",
+            "validate",
+            "--local",
+            "d",
+            "--public-keys",
+            "a.json",
+            "--public-keys",
+            "b.pem",
+            "--region",
+            "us-east-1",
+            "--region",
+            "eu-west-1",
+            "--format",
+            "json",
+        ])
+        .unwrap();
+        let Command::Validate(v) = cli.command;
+        assert_eq!(v.public_keys.len(), 2);
+        assert_eq!(v.region, ["us-east-1", "eu-west-1"]);
+        assert_eq!(v.format, Format::Json);
+    }
+
+    #[test]
+    fn bad_format_is_a_usage_error() {
+        let err = Cli::try_parse_from(["ctverify", "validate", "--format", "xml"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

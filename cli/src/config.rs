@@ -1,0 +1,85 @@
+//! Stage 2 of argument handling: raw flags resolved into a validated
+//! configuration (times parsed, ARN checked, files read).
+
+use crate::args::{Format, ValidateArgs};
+use anyhow::{bail, Context, Result};
+use ctverify_core::keys::Keyring;
+use ctverify_core::time::Timestamp;
+use ctverify_core::verify::{Options, TrailFilter};
+use std::path::PathBuf;
+
+/// A resolved `validate` run.
+pub struct Config {
+    /// The local copy of the bucket.
+    pub local: PathBuf,
+    /// Public keys.
+    pub keyring: Keyring,
+    /// Core options.
+    pub options: Options,
+    /// Output format.
+    pub format: Format,
+}
+
+/// Resolves the flags of a strict-mode run. Errors are usage errors (exit 2).
+pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
+    let Some(local) = args.local.clone() else {
+        bail!("S3 mode is not available in this build yet: validate a local copy with --local DIR (aws s3 sync s3://BUCKET DIR)");
+    };
+    if args.public_keys.is_empty() {
+        bail!("--local needs --public-keys FILE (save `aws cloudtrail list-public-keys --start-time ... --end-time ...` output)");
+    }
+    let mut keyring = Keyring::new();
+    for path in &args.public_keys {
+        let bytes = read_bounded(path, ctverify_core::keys::MAX_KEY_FILE as u64)
+            .with_context(|| format!("reading public keys {}", path.display()))?;
+        keyring.add_file(&path.display().to_string(), &bytes)?;
+    }
+    let mut options = Options::new(now);
+    options.start = args
+        .start_time
+        .as_deref()
+        .map(Timestamp::parse_user)
+        .transpose()
+        .context("--start-time")?;
+    options.end = args
+        .end_time
+        .as_deref()
+        .map(Timestamp::parse_user)
+        .transpose()
+        .context("--end-time")?;
+    if let (Some(s), Some(e)) = (options.start, options.end) {
+        if s > e {
+            bail!("invalid time range: --start-time {s} is after --end-time {e}");
+        }
+    }
+    options.trail = match &args.trail_arn {
+        Some(arn) => Some(TrailFilter::from_arn(arn).with_context(|| {
+            format!("invalid trail ARN {arn:?} (expected arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)")
+        })?),
+        None => None,
+    };
+    options.allow_gaps = args.allow_gaps;
+    options.verbose = args.verbose;
+    options.regions = args.region.clone();
+    options.accounts = args.account_id.clone();
+    options.bucket = args.s3_bucket.clone();
+    options.prefix = args.s3_prefix.as_ref().map(|p| p.trim_end_matches('/').to_string());
+    Ok(Config {
+        local,
+        keyring,
+        options,
+        format: args.format,
+    })
+}
+
+/// Reads a whole file, refusing anything larger than `limit`.
+pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut buf = Vec::new();
+    file.take(limit + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        bail!("{} is larger than {limit} bytes", path.display());
+    }
+    Ok(buf)
+}

@@ -1,0 +1,113 @@
+//! The local source: a copy of the bucket on disk (`aws s3 sync` layout).
+//!
+//! Object `s3://B/K` is `DIR/K`; its S3 user metadata is the sidecar
+//! `DIR/K.metadata.json`. A key is read only if every segment is a plain
+//! name and the resolved path (after symlinks) is still inside `DIR`.
+
+use anyhow::{Context, Result};
+use ctverify_core::layout::safe_segments;
+use ctverify_core::verify::{Metadata, ReadFailure};
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+use std::path::{Path, PathBuf};
+
+/// Suffix of metadata sidecars.
+pub const SIDECAR: &str = ".metadata.json";
+
+/// A local copy of one bucket.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl LocalStore {
+    /// Opens `dir` (it must exist and be a directory).
+    pub fn open(dir: &Path) -> Result<Self> {
+        let root = dir
+            .canonicalize()
+            .with_context(|| format!("--local {}", dir.display()))?;
+        if !root.is_dir() {
+            anyhow::bail!("--local {}: not a directory", dir.display());
+        }
+        Ok(LocalStore { root })
+    }
+
+    /// Every object key under the root (regular files only; symlinks and
+    /// sidecars are not objects). Sorted.
+    pub fn list(&self) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut stack = vec![(self.root.clone(), String::new())];
+        while let Some((dir, prefix)) = stack.pop() {
+            let entries = std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?;
+            for entry in entries {
+                let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
+                let kind = entry.file_type()?;
+                let key = format!("{prefix}{name}");
+                if kind.is_dir() {
+                    stack.push((entry.path(), format!("{key}/")));
+                } else if kind.is_file() && !name.ends_with(SIDECAR) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    /// The path of `key`, if it is safe to read.
+    fn path(&self, key: &str) -> Result<PathBuf, ReadFailure> {
+        let segments = safe_segments(key).ok_or(ReadFailure::Unsafe)?;
+        let mut path = self.root.clone();
+        path.extend(segments);
+        match path.canonicalize() {
+            Ok(real) if real.starts_with(&self.root) => Ok(real),
+            Ok(_) => Err(ReadFailure::Unsafe),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(ReadFailure::NotFound),
+            Err(e) => Err(ReadFailure::Other(e.to_string())),
+        }
+    }
+
+    /// Opens `key` for streaming.
+    pub fn open_object(&self, key: &str) -> Result<File, ReadFailure> {
+        let path = self.path(key)?;
+        let file = File::open(&path).map_err(io_failure)?;
+        match file.metadata() {
+            Ok(m) if m.is_file() => Ok(file),
+            Ok(_) => Err(ReadFailure::Other("not a regular file".into())),
+            Err(e) => Err(io_failure(e)),
+        }
+    }
+
+    /// Reads `key` whole, refusing more than `limit` bytes (digests only;
+    /// logs are streamed).
+    pub fn read_object(&self, key: &str, limit: u64) -> Result<Vec<u8>, ReadFailure> {
+        let file = self.open_object(key)?;
+        let mut buf = Vec::new();
+        file.take(limit + 1).read_to_end(&mut buf).map_err(io_failure)?;
+        if buf.len() as u64 > limit {
+            // Too large to be a digest: the parser reports it as malformed.
+            buf.truncate(limit as usize + 1);
+        }
+        Ok(buf)
+    }
+
+    /// The S3 user metadata of `key`, from its sidecar.
+    pub fn metadata(&self, key: &str) -> Metadata {
+        match self.read_object(&format!("{key}{SIDECAR}"), 1024 * 1024) {
+            Ok(bytes) => Metadata::from_sidecar(&bytes),
+            Err(ReadFailure::NotFound) => Metadata::Absent,
+            Err(ReadFailure::Unsafe) => Metadata::Unreadable("sidecar resolves outside the local copy".into()),
+            Err(ReadFailure::Other(e)) => Metadata::Unreadable(e),
+        }
+    }
+}
+
+fn io_failure(e: std::io::Error) -> ReadFailure {
+    match e.kind() {
+        ErrorKind::NotFound => ReadFailure::NotFound,
+        _ => ReadFailure::Other(e.to_string()),
+    }
+}

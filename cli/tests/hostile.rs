@@ -1,0 +1,220 @@
+//! Hostile input and usage: the CLI never reads outside `--local DIR`, stays
+//! bounded on bombs, and uses exit code 2 for usage errors.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/vectors/clean_chain_valid")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// A scratch copy of the clean sample vector.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ctverify-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&sample(), &dir);
+    dir
+}
+
+fn files(dir: &Path, pattern: &str) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().contains(pattern) && p.to_string_lossy().ends_with(".json.gz") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn ctverify(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ctverify"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn validate_json(dir: &Path) -> (i32, Value) {
+    let bucket = dir.join("bucket");
+    let keys = dir.join("public-keys.json");
+    let out = ctverify(&[
+        "validate",
+        "--local",
+        bucket.to_str().unwrap(),
+        "--public-keys",
+        keys.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let report =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), report)
+}
+
+fn kinds_for(report: &Value, needle: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["object"].as_str().is_some_and(|o| o.ends_with(needle)))
+        .map(|f| f["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn sample_is_valid() {
+    let (code, report) = validate_json(&sample());
+    assert_eq!((code, report["verdict"].as_str()), (0, Some("valid")));
+}
+
+#[test]
+fn a_symlink_out_of_the_copy_is_never_followed() {
+    let dir = scratch("symlink");
+    let log = files(&dir.join("bucket"), "_CloudTrail_")[0].clone();
+    // The file outside holds the genuine bytes: if it were read, the log would verify.
+    let outside = dir.join("outside.json.gz");
+    std::fs::rename(&log, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &log).unwrap();
+    let (code, report) = validate_json(&dir);
+    let name = log.file_name().unwrap().to_str().unwrap();
+    assert_eq!(kinds_for(&report, name), ["read_error"]);
+    assert_eq!((code, report["verdict"].as_str()), (2, Some("incomplete")));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_digest_gzip_bomb_is_malformed_not_inflated() {
+    let dir = scratch("bomb");
+    let digest = files(&dir.join("bucket"), "_CloudTrail-Digest_")[1].clone();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![b' '; 1 << 20];
+    for _ in 0..80 {
+        enc.write_all(&zeros).unwrap(); // 80 MiB inflated, over the 64 MiB limit
+    }
+    std::fs::write(&digest, enc.finish().unwrap()).unwrap();
+    let (code, report) = validate_json(&dir);
+    let name = digest.file_name().unwrap().to_str().unwrap();
+    assert!(
+        kinds_for(&report, name).contains(&"digest_malformed".to_string()),
+        "{report}"
+    );
+    assert_eq!(code, 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn deeply_nested_digest_json_is_malformed() {
+    let dir = scratch("deep");
+    let digest = files(&dir.join("bucket"), "_CloudTrail-Digest_")[1].clone();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all("[".repeat(1_000_000).as_bytes()).unwrap();
+    std::fs::write(&digest, enc.finish().unwrap()).unwrap();
+    let (code, report) = validate_json(&dir);
+    let name = digest.file_name().unwrap().to_str().unwrap();
+    assert!(
+        kinds_for(&report, name).contains(&"digest_malformed".to_string()),
+        "{report}"
+    );
+    assert_eq!(code, 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let bucket = sample().join("bucket");
+    let keys = sample().join("public-keys.json");
+    let (b, k) = (bucket.to_str().unwrap(), keys.to_str().unwrap());
+    for args in [
+        vec!["validate", "--local", b],
+        vec![
+            "validate",
+            "--local",
+            b,
+            "--public-keys",
+            k,
+            "--start-time",
+            "not a time",
+        ],
+        vec![
+            "validate",
+            "--local",
+            b,
+            "--public-keys",
+            k,
+            "--start-time",
+            "2024-03-02",
+            "--end-time",
+            "2024-03-01",
+        ],
+        vec![
+            "validate",
+            "--local",
+            b,
+            "--public-keys",
+            k,
+            "--trail-arn",
+            "arn:aws:s3:::bucket",
+        ],
+        vec!["validate", "--local", b, "--public-keys", k, "--format", "xml"],
+        vec!["validate", "--local", "/nonexistent/dir", "--public-keys", k],
+        vec!["validate", "--local", b, "--public-keys", "/nonexistent/keys.json"],
+        vec!["validate", "--bogus-flag"],
+    ] {
+        let out = ctverify(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty(), "{args:?} printed to stdout");
+    }
+}
+
+#[test]
+fn help_explains_every_flag() {
+    let out = ctverify(&["validate", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--trail-arn",
+        "--local",
+        "--public-keys",
+        "--start-time",
+        "--end-time",
+        "--s3-bucket",
+        "--s3-prefix",
+        "--account-id",
+        "--region",
+        "--profile",
+        "--endpoint-url",
+        "--format",
+        "--verbose",
+        "--compat",
+        "--allow-gaps",
+    ] {
+        assert!(help.contains(flag), "help lacks {flag}");
+    }
+    assert!(!help.contains("--now"), "--now is for tests only");
+}

@@ -1,0 +1,123 @@
+//! Runs the `ctverify` binary on every committed test vector
+//! (`test-vectors/vectors/*/expected.json`) and checks exit code, verdict
+//! and the complete multiset of findings.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const NOW: &str = "2026-01-01T00:00:00Z";
+
+fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/vectors")
+}
+
+/// Every vector directory, sorted.
+fn vectors() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(vectors_dir())
+        .expect("test-vectors/vectors exists (run the generator)")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("expected.json").is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+fn expected(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap()
+}
+
+fn run(dir: &Path, exp: &Value, format: &str) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctverify"));
+    cmd.arg("validate")
+        .arg("--local")
+        .arg(dir.join("bucket"))
+        .args(["--now", NOW, "--format", format]);
+    for k in exp["public_keys"].as_array().unwrap() {
+        cmd.arg("--public-keys").arg(dir.join(k.as_str().unwrap()));
+    }
+    for a in exp["args"].as_array().unwrap() {
+        cmd.arg(a.as_str().unwrap());
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn finding_tuples(list: &Value) -> Vec<String> {
+    let mut v: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] != "valid")
+        .map(|f| format!("{} {} {} {}", f["kind"], f["object"], f["start"], f["end"]))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn at_least_thirty_vectors() {
+    assert!(vectors().len() >= 30, "only {} vectors", vectors().len());
+}
+
+#[test]
+fn every_vector_gives_the_expected_report() {
+    let mut failures = Vec::new();
+    for dir in vectors() {
+        let exp = expected(&dir);
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let (code, stdout, stderr) = run(&dir, &exp, "json");
+        let report: Value = match serde_json::from_str(&stdout) {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(format!("{name}: no JSON report ({e}); exit {code}; stderr: {stderr}"));
+                continue;
+            }
+        };
+        let mut problems = Vec::new();
+        if i64::from(code) != exp["exit_code"].as_i64().unwrap() {
+            problems.push(format!("exit {code}, expected {}", exp["exit_code"]));
+        }
+        if report["verdict"] != exp["verdict"] {
+            problems.push(format!("verdict {}, expected {}", report["verdict"], exp["verdict"]));
+        }
+        let (got, want) = (finding_tuples(&report["findings"]), finding_tuples(&exp["findings"]));
+        for extra in got.iter().filter(|g| !want.contains(g)) {
+            problems.push(format!("unexpected finding {extra}"));
+        }
+        for miss in want.iter().filter(|w| !got.contains(w)) {
+            problems.push(format!("missing finding {miss}"));
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{name}:\n    {}", problems.join("\n    ")));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} vector(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn text_output_has_the_same_exit_code_and_names_each_finding() {
+    for dir in vectors() {
+        let exp = expected(&dir);
+        let (code, stdout, _) = run(&dir, &exp, "text");
+        assert_eq!(i64::from(code), exp["exit_code"].as_i64().unwrap(), "{}", dir.display());
+        assert!(
+            stdout.contains(&format!("Verdict: {}", exp["verdict"].as_str().unwrap())),
+            "{}",
+            dir.display()
+        );
+        for f in exp["findings"].as_array().unwrap() {
+            let line = format!("{}\t", f["kind"].as_str().unwrap());
+            assert!(stdout.contains(&line), "{}: text output lacks {line}", dir.display());
+        }
+    }
+}

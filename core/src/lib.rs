@@ -1,0 +1,36 @@
+//! # ctverify-core
+//!
+//! ctverify-core reads no files, opens no sockets and reads no clock. It is
+//! the verification logic of ctverify — CloudTrail digest parsing, public
+//! keys, signatures, chain and coverage logic, streaming log hashing and the
+//! report — shared by the CLI (local directory or S3) and the browser (WASM).
+//!
+//! Bytes flow in from the front end and findings flow out:
+//!
+//! ```text
+//!   front end                      core
+//!   ---------                      ----
+//!   list keys  ───────────────▶  verify::Plan::new        which digests to load
+//!   load digests + metadata ──▶  verify::Analysis::new    signatures, chain, coverage
+//!   stream each log ──────────▶  logs::LogHasher          (in parallel, chunk by chunk)
+//!   log results ──────────────▶  Analysis::finish ──▶ report::Report (+ report::Sink events)
+//! ```
+//!
+//! "Now" is an input ([`verify::Options::now`]), so results are reproducible.
+//! A digest is trusted only through [`signature::VerifiedDigest`], which only
+//! signature verification creates.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod digest;
+pub mod gzip;
+pub mod keys;
+pub mod layout;
+pub mod logs;
+pub mod report;
+pub mod signature;
+pub mod time;
+pub mod verify;
+
+pub use report::{Finding, Kind, Report, Sink, Verdict};
+pub use time::Timestamp;

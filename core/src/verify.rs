@@ -1,0 +1,935 @@
+//! The strict verification engine, in three IO-free phases:
+//!
+//! 1. [`Plan::new`]: from the object keys a front end listed, decide which
+//!    digests to load and which log keys matter.
+//! 2. [`Analysis::new`]: from the loaded digests (bytes and S3 metadata),
+//!    check signatures, chain links, missing digests and coverage; produce
+//!    the log jobs.
+//! 3. [`Analysis::finish`]: from the log results (hashed by the front end,
+//!    streaming and in parallel), produce the [`Report`].
+//!
+//! Every finding goes through the caller's [`Sink`] as it is produced.
+
+use crate::digest::Digest;
+use crate::keys::{KeyLookup, Keyring};
+use crate::layout::{hourly_back, ChainId, DigestKeyName, LogKeyName, ObjectRef};
+use crate::logs::{HashedLog, LogJudgement};
+use crate::report::{Class, Counts, Covered, Finding, Interval, Kind, Report, Sink, Summary};
+use crate::signature::{SignatureSource, VerifiedDigest};
+use crate::time::{Timestamp, HOUR};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Digests arrive hourly and minutes late: the last 75 minutes before "now"
+/// are not yet due and are never a coverage gap (SPEC §6).
+pub const NOT_YET_DUE: i64 = 75 * 60;
+/// Digests this far outside an explicit range are still loaded: the
+/// predecessor of the first and the successor of the last digest in range
+/// (whose `previousDigestSignature` vouches for a digest without metadata).
+pub const LOAD_MARGIN: i64 = 3 * HOUR;
+/// At most this many cadence-named missing digests per gap (a year of hours);
+/// bounds the work a hostile pointer can cause.
+pub const MAX_MISSING_PER_GAP: usize = 24 * 366;
+/// A log named this close to the end of a covered interval may be listed by
+/// a later digest; it is not called unreferenced.
+const UNREFERENCED_END_MARGIN: i64 = 20 * 60;
+
+/// `--trail-arn`, resolved: which trail to validate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailFilter {
+    /// Trail name (exact match).
+    pub name: String,
+    /// Home region from the ARN.
+    pub home_region: String,
+    /// Account from the ARN.
+    pub account: String,
+}
+
+impl TrailFilter {
+    /// Parses `arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME`.
+    pub fn from_arn(arn: &str) -> Option<TrailFilter> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "cloudtrail" {
+            return None;
+        }
+        let name = parts[5].strip_prefix("trail/")?;
+        let account = parts[4];
+        if name.is_empty()
+            || name.contains('/')
+            || parts[3].is_empty()
+            || account.len() != 12
+            || !account.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        Some(TrailFilter {
+            name: name.to_string(),
+            home_region: parts[3].to_string(),
+            account: account.to_string(),
+        })
+    }
+}
+
+/// What to validate and how (the resolved command line).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--start-time`; `None`: each chain's oldest digestStartTime.
+    pub start: Option<Timestamp>,
+    /// `--end-time`; `None`: each chain's newest digestEndTime.
+    pub end: Option<Timestamp>,
+    /// The current time, passed in (the core reads no clock).
+    pub now: Timestamp,
+    /// `--allow-gaps`: coverage gaps do not make the verdict incomplete.
+    pub allow_gaps: bool,
+    /// `--verbose`: list valid objects too.
+    pub verbose: bool,
+    /// `--trail-arn`.
+    pub trail: Option<TrailFilter>,
+    /// `--region` (empty: all).
+    pub regions: Vec<String>,
+    /// `--account-id` (empty: the ARN's account, or all for org trails).
+    pub accounts: Vec<String>,
+    /// `--s3-bucket`: the bucket name findings use.
+    pub bucket: Option<String>,
+    /// `--s3-prefix` (without trailing `/`): only chains under it.
+    pub prefix: Option<String>,
+}
+
+impl Options {
+    /// Options with defaults: no range, no filters.
+    pub fn new(now: Timestamp) -> Self {
+        Options {
+            start: None,
+            end: None,
+            now,
+            allow_gaps: false,
+            verbose: false,
+            trail: None,
+            regions: vec![],
+            accounts: vec![],
+            bucket: None,
+            prefix: None,
+        }
+    }
+
+    /// True when `chain` is to be validated.
+    pub fn selects(&self, chain: &ChainId) -> bool {
+        if !self.regions.is_empty() && !self.regions.contains(&chain.region) {
+            return false;
+        }
+        if !self.accounts.is_empty() && !self.accounts.contains(&chain.account) {
+            return false;
+        }
+        if self.prefix.as_ref().is_some_and(|p| p != &chain.prefix) {
+            return false;
+        }
+        match &self.trail {
+            None => true,
+            Some(t) => {
+                // Organization trails deliver under each member account; the
+                // ARN names the management account.
+                let account_ok = chain.org.is_some() || !self.accounts.is_empty() || chain.account == t.account;
+                chain.trail == t.name && chain.home_region == t.home_region && account_ok
+            }
+        }
+    }
+}
+
+/// Why an object could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadFailure {
+    /// The object does not exist.
+    NotFound,
+    /// The key resolves outside the local copy (`..`, absolute, symlink);
+    /// it was not read.
+    Unsafe,
+    /// Any other failure (permissions, IO, network after retries).
+    Other(String),
+}
+
+/// S3 user metadata of a digest object, as the front end found it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Metadata {
+    /// No metadata (a plain sync copy).
+    #[default]
+    Absent,
+    /// The user metadata map (keys without `x-amz-meta-`).
+    Present(BTreeMap<String, String>),
+    /// Metadata exists but could not be read or parsed.
+    Unreadable(String),
+}
+
+impl Metadata {
+    /// Parses a sidecar (`aws s3api head-object --query Metadata` output).
+    pub fn from_sidecar(bytes: &[u8]) -> Metadata {
+        if bytes.len() > 1024 * 1024 {
+            return Metadata::Unreadable("metadata sidecar larger than 1 MiB".into());
+        }
+        match serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(bytes) {
+            Ok(map) => Metadata::Present(
+                map.into_iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.to_ascii_lowercase(), s.to_string())))
+                    .collect(),
+            ),
+            Err(e) => Metadata::Unreadable(format!("metadata sidecar is not a JSON object of strings: {e}")),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        match self {
+            Metadata::Present(m) => m.get(name).map(String::as_str),
+            _ => None,
+        }
+    }
+}
+
+/// A digest object as loaded by the front end.
+#[derive(Debug, Clone)]
+pub struct LoadedDigest {
+    /// Its key.
+    pub key: String,
+    /// The object bytes, or why they could not be read.
+    pub object: Result<Vec<u8>, ReadFailure>,
+    /// Its S3 user metadata.
+    pub metadata: Metadata,
+}
+
+/// Phase 1: what to load.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    digests: Vec<(String, DigestKeyName)>,
+    log_keys: Vec<(String, LogKeyName)>,
+    selected: BTreeSet<ChainId>,
+}
+
+impl Plan {
+    /// Classifies listed keys. Digests of chains that are not selected but
+    /// share a selected chain's digest folder are loaded too, only to know
+    /// which logs they list (for `log_unreferenced`).
+    pub fn new<I, S>(keys: I, opts: &Options) -> Plan
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut digests = Vec::new();
+        let mut log_keys = Vec::new();
+        for key in keys {
+            let key = key.as_ref();
+            if let Some(name) = DigestKeyName::parse(key) {
+                digests.push((key.to_string(), name));
+            } else if let Some(name) = LogKeyName::parse(key) {
+                log_keys.push((key.to_string(), name));
+            }
+        }
+        let selected: BTreeSet<ChainId> = digests
+            .iter()
+            .map(|(_, n)| &n.chain)
+            .filter(|c| opts.selects(c))
+            .cloned()
+            .collect();
+        let folders: BTreeSet<String> = selected.iter().map(ChainId::digest_folder).collect();
+        digests.retain(|(_, n)| folders.contains(&n.chain.digest_folder()) && in_load_window(n.time, opts));
+        digests.sort_by(|a, b| a.0.cmp(&b.0));
+        let log_folders: BTreeSet<String> = selected.iter().map(ChainId::log_folder).collect();
+        log_keys.retain(|(_, n)| log_folders.contains(&n.folder));
+        log_keys.sort_by(|a, b| a.0.cmp(&b.0));
+        Plan {
+            digests,
+            log_keys,
+            selected,
+        }
+    }
+
+    /// Digest keys the front end must load (with their metadata).
+    pub fn digest_keys(&self) -> impl Iterator<Item = &str> {
+        self.digests.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Number of digests to load.
+    pub fn digest_count(&self) -> usize {
+        self.digests.len()
+    }
+
+    /// The chains that will be validated.
+    pub fn chains(&self) -> impl Iterator<Item = &ChainId> {
+        self.selected.iter()
+    }
+}
+
+fn in_load_window(t: Timestamp, opts: &Options) -> bool {
+    opts.start.is_none_or(|s| t >= s.add_secs(-LOAD_MARGIN))
+        && opts.end.is_none_or(|e| t <= e.add_secs(LOAD_MARGIN + HOUR))
+}
+
+/// One log object to hash: the front end streams it through a
+/// [`crate::logs::LogHasher`] unless `vouched` is false.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogJob {
+    /// The log object.
+    pub object: ObjectRef,
+    /// `hashValue` from the digest.
+    pub expected: [u8; 32],
+    /// True when an authenticated digest lists it. Unvouched logs need not
+    /// be read: they are counted `unverified` whatever their content.
+    pub vouched: bool,
+}
+
+/// What the front end found for one [`LogJob`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogResult {
+    /// The object was hashed.
+    Hashed(HashedLog),
+    /// The object could not be read.
+    Failed(ReadFailure),
+    /// Not read (the job was not vouched for).
+    Skipped,
+}
+
+enum State {
+    Parsed(Box<Digest>),
+    Malformed(String),
+    Unreadable(ReadFailure),
+}
+
+struct Entry {
+    key: String,
+    name: DigestKeyName,
+    state: State,
+    metadata: Metadata,
+}
+
+impl Entry {
+    fn digest(&self) -> Option<&Digest> {
+        match &self.state {
+            State::Parsed(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The period the digest vouches for (from its name when unparsable).
+    fn window(&self) -> Interval {
+        match self.digest() {
+            Some(d) => Interval {
+                start: d.start,
+                end: d.end,
+            },
+            None => Interval {
+                start: self.name.time.add_secs(-HOUR),
+                end: self.name.time,
+            },
+        }
+    }
+}
+
+/// Phase 2 result: digest findings so far and the log jobs.
+pub struct Analysis {
+    bucket: String,
+    findings: Vec<Finding>,
+    digest_counts: Counts,
+    jobs: Vec<LogJob>,
+    referenced: BTreeSet<ObjectRef>,
+    covered: Vec<(ChainId, Vec<Interval>)>,
+    requested: Option<Interval>,
+    log_keys: Vec<(String, LogKeyName)>,
+    allow_gaps: bool,
+    verbose: bool,
+}
+
+/// The verification could not run at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// No digest of the selected trails was found and no range was given
+    /// that could be reported as uncovered.
+    #[error("no CloudTrail digest files found for the selection (give --start-time and --end-time to report the range as a coverage gap)")]
+    NoDigests,
+}
+
+impl Analysis {
+    /// Phase 2: verifies the loaded digests.
+    pub fn new(
+        plan: &Plan,
+        loaded: Vec<LoadedDigest>,
+        keyring: &Keyring,
+        opts: &Options,
+        sink: &mut dyn Sink,
+    ) -> Result<Analysis, RunError> {
+        let names: BTreeMap<&str, &DigestKeyName> = plan.digests.iter().map(|(k, n)| (k.as_str(), n)).collect();
+        let mut entries: Vec<Entry> = loaded
+            .into_iter()
+            .filter_map(|l| {
+                let name = (*names.get(l.key.as_str())?).clone();
+                let state = match l.object {
+                    Err(e) => State::Unreadable(e),
+                    Ok(bytes) => match Digest::parse_object(&bytes) {
+                        Ok(d) => State::Parsed(Box::new(d)),
+                        Err(e) => State::Malformed(e.to_string()),
+                    },
+                };
+                Some(Entry {
+                    key: l.key,
+                    name,
+                    state,
+                    metadata: l.metadata,
+                })
+            })
+            .collect();
+        entries.sort_by(|a, b| (a.name.time, a.name.backfill, &a.key).cmp(&(b.name.time, b.name.backfill, &b.key)));
+
+        let bucket = opts.bucket.clone().unwrap_or_else(|| majority_bucket(&entries));
+        let mut a = Analysis {
+            bucket,
+            findings: vec![],
+            digest_counts: Counts::default(),
+            jobs: vec![],
+            referenced: BTreeSet::new(),
+            covered: vec![],
+            requested: None,
+            log_keys: plan.log_keys.clone(),
+            allow_gaps: opts.allow_gaps,
+            verbose: opts.verbose,
+        };
+        for e in &entries {
+            for l in e.digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
+                a.referenced.insert(ObjectRef::new(&l.bucket, &l.object));
+            }
+        }
+        let mut jobs: BTreeMap<(ObjectRef, [u8; 32]), bool> = BTreeMap::new();
+        let mut any_chain = false;
+        for chain in &plan.selected {
+            let idx: Vec<usize> = (0..entries.len())
+                .filter(|&i| &entries[i].name.chain == chain)
+                .collect();
+            if idx.is_empty() {
+                continue;
+            }
+            any_chain = true;
+            a.chain(chain, &idx, &entries, keyring, opts, &mut jobs, sink);
+        }
+        if !any_chain {
+            let (Some(start), Some(end)) = (opts.start, opts.end) else {
+                return Err(RunError::NoDigests);
+            };
+            a.requested = Some(Interval { start, end });
+            let due = end.min(opts.now.add_secs(-NOT_YET_DUE));
+            if start < due {
+                let f = Finding::interval(
+                    Kind::CoverageGap,
+                    format!("s3://{}/", a.bucket),
+                    start,
+                    due,
+                    "no digest of the selected trails was found: nothing vouches for this period",
+                );
+                a.emit(f, sink);
+            }
+        }
+        a.jobs = jobs
+            .into_iter()
+            .map(|((object, expected), vouched)| LogJob {
+                object,
+                expected,
+                vouched,
+            })
+            .collect();
+        Ok(a)
+    }
+
+    /// The bucket name findings use.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The logs to hash, in a stable order.
+    pub fn log_jobs(&self) -> &[LogJob] {
+        &self.jobs
+    }
+
+    fn emit(&mut self, f: Finding, sink: &mut dyn Sink) {
+        sink.finding(&f);
+        self.findings.push(f);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn chain(
+        &mut self,
+        chain: &ChainId,
+        idx: &[usize],
+        entries: &[Entry],
+        keyring: &Keyring,
+        opts: &Options,
+        jobs: &mut BTreeMap<(ObjectRef, [u8; 32]), bool>,
+        sink: &mut dyn Sink,
+    ) {
+        let bucket = self.bucket.clone();
+        let obj = |key: &str| ObjectRef::new(&bucket, key);
+        // Requested range: explicit, or this chain's own extent.
+        let windows: Vec<Interval> = idx.iter().map(|&i| entries[i].window()).collect();
+        let range = Interval {
+            start: opts
+                .start
+                .unwrap_or_else(|| windows.iter().map(|w| w.start).min().unwrap_or(opts.now)),
+            end: opts
+                .end
+                .unwrap_or_else(|| windows.iter().map(|w| w.end).max().unwrap_or(opts.now)),
+        };
+        self.requested = Some(match self.requested {
+            None => range,
+            Some(r) => Interval {
+                start: r.start.min(range.start),
+                end: r.end.max(range.end),
+            },
+        });
+        let in_range = |w: Interval| w.end > range.start && w.start < range.end;
+
+        // Where each digest is, and where each one says it belongs.
+        let found: BTreeMap<&str, usize> = idx.iter().map(|&i| (entries[i].key.as_str(), i)).collect();
+        let claims: BTreeMap<(&str, &str), usize> = idx
+            .iter()
+            .filter_map(|&i| {
+                entries[i]
+                    .digest()
+                    .map(|d| ((d.s3_bucket.as_str(), d.s3_object.as_str()), i))
+            })
+            .collect();
+        let resolve = |b: &str, k: &str| -> Option<usize> {
+            if b == bucket {
+                if let Some(&i) = found.get(k) {
+                    return Some(i);
+                }
+            }
+            claims.get(&(b, k)).copied()
+        };
+        let mut successors: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for &j in idx {
+            if let Some(p) = entries[j].digest().and_then(|d| d.previous.as_ref()) {
+                if let Some(i) = resolve(&p.bucket, &p.object) {
+                    if i != j {
+                        successors.entry(i).or_default().push(j);
+                    }
+                }
+            }
+        }
+
+        let mut findings: Vec<Finding> = vec![];
+        let mut verified: BTreeMap<usize, VerifiedDigest> = BTreeMap::new();
+        // 1. Each digest in range: readable, well-formed, in place, signed.
+        for &i in idx {
+            let e = &entries[i];
+            if !in_range(e.window()) {
+                continue;
+            }
+            let here = obj(&e.key);
+            let d = match &e.state {
+                State::Unreadable(ReadFailure::Unsafe) => {
+                    findings.push(Finding::object(
+                        Kind::ReadError,
+                        &here,
+                        "digest key resolves outside the local copy; not read",
+                    ));
+                    continue;
+                }
+                State::Unreadable(f) => {
+                    findings.push(Finding::object(
+                        Kind::ReadError,
+                        &here,
+                        format!("digest could not be read: {}", describe_failure(f)),
+                    ));
+                    continue;
+                }
+                State::Malformed(why) => {
+                    findings.push(Finding::object(
+                        Kind::DigestMalformed,
+                        &here,
+                        format!("digest is malformed: {why}"),
+                    ));
+                    continue;
+                }
+                State::Parsed(d) => d,
+            };
+            if d.s3_bucket != bucket || d.s3_object != e.key || d.account_id != e.name.chain.account {
+                findings.push(Finding::object(
+                    Kind::DigestMoved,
+                    &here,
+                    format!(
+                        "digest says it was delivered to s3://{}/{} (account {}), but was found here",
+                        d.s3_bucket, d.s3_object, d.account_id
+                    ),
+                ));
+            }
+            if d.previous.is_none() && !e.name.backfill {
+                findings.push(Finding::object(
+                    Kind::ChainRestart,
+                    &here,
+                    format!(
+                        "starting digest: the chain (re)starts at {}; logging or validation was (re)enabled",
+                        d.start
+                    ),
+                ));
+            }
+            let signed_at = match (e.name.backfill, e.metadata.get("backfill-generation-timestamp")) {
+                (true, Some(ts)) => Timestamp::parse_user(ts).unwrap_or(d.end),
+                _ => d.end,
+            };
+            let key = match keyring.lookup(&d.fingerprint, &e.name.chain.region, signed_at) {
+                KeyLookup::Found(k) => k,
+                KeyLookup::NotValidThen => {
+                    findings.push(Finding::object(
+                        Kind::DigestKeyUnknown,
+                        &here,
+                        format!(
+                            "public key {} is known but not valid for region {} at {signed_at}",
+                            d.fingerprint, e.name.chain.region
+                        ),
+                    ));
+                    continue;
+                }
+                KeyLookup::Unknown => {
+                    findings.push(Finding::object(
+                        Kind::DigestKeyUnknown,
+                        &here,
+                        format!(
+                            "no public key with fingerprint {} (add it with --public-keys)",
+                            d.fingerprint
+                        ),
+                    ));
+                    continue;
+                }
+            };
+            let meta_sig = e.metadata.get("signature");
+            let meta_alg = e.metadata.get("signature-algorithm");
+            let meta_verified = meta_sig.map(|s| {
+                if meta_alg.is_some_and(|a| a != "SHA256withRSA") {
+                    return None;
+                }
+                VerifiedDigest::verify(d, s, key, SignatureSource::Metadata)
+            });
+            let succ: &[usize] = successors.get(&i).map(Vec::as_slice).unwrap_or_default();
+            let succ_verified = succ.iter().find_map(|&j| {
+                let p = entries[j].digest()?.previous.as_ref()?;
+                VerifiedDigest::verify(d, &p.signature_hex, key, SignatureSource::Successor)
+            });
+            match (&meta_verified, &succ_verified) {
+                (Some(None), vouched) => findings.push(Finding::object(
+                    Kind::DigestSignatureInvalid,
+                    &here,
+                    if vouched.is_some() {
+                        "the signature in the object's S3 metadata does not verify (the content itself is vouched for by the next digest)".to_string()
+                    } else {
+                        format!("signature does not verify with key {}: the digest or its signature was altered", d.fingerprint)
+                    },
+                )),
+                (None, None) if !succ.is_empty() => findings.push(Finding::object(
+                    Kind::DigestSignatureInvalid,
+                    &here,
+                    "the signature recorded by the next digest (previousDigestSignature) does not verify: the digest was altered",
+                )),
+                (None, None) => findings.push(Finding::object(
+                    Kind::DigestUnsigned,
+                    &here,
+                    match &e.metadata {
+                        Metadata::Unreadable(why) => format!("no usable signature: {why}; no later digest vouches for it"),
+                        _ => "no signature: the object has no S3 metadata signature and no later digest vouches for it".to_string(),
+                    },
+                )),
+                _ => {}
+            }
+            if let Some(v) = meta_verified.flatten().or(succ_verified) {
+                verified.insert(i, v);
+            }
+        }
+
+        // 2. Chain links, from every digest that names a predecessor.
+        let mut missing: BTreeSet<String> = BTreeSet::new();
+        for &j in idx {
+            let Some(d) = entries[j].digest() else { continue };
+            let Some(p) = d.previous.as_ref() else { continue };
+            match resolve(&p.bucket, &p.object) {
+                Some(i) => {
+                    let prev = &entries[i];
+                    let Some(pd) = prev.digest() else { continue };
+                    if !in_range(prev.window()) {
+                        continue;
+                    }
+                    if pd.raw_sha256 != p.hash {
+                        findings.push(Finding::object(
+                            Kind::ChainHashMismatch,
+                            obj(&prev.key),
+                            format!(
+                                "{} records previousDigestHashValue {} but this digest hashes to {}",
+                                obj(&entries[j].key),
+                                hex::encode(p.hash),
+                                pd.raw_sha256_hex()
+                            ),
+                        ));
+                    }
+                    if let Some(sig) = prev.metadata.get("signature") {
+                        if !sig.trim().eq_ignore_ascii_case(&p.signature_hex) {
+                            findings.push(Finding::object(
+                                Kind::ChainSignatureMismatch,
+                                obj(&prev.key),
+                                format!("the signature in this digest's S3 metadata differs from the previousDigestSignature recorded by {}", obj(&entries[j].key)),
+                            ));
+                        }
+                    }
+                }
+                None if p.bucket != bucket => {}
+                None => {
+                    let p_time = DigestKeyName::parse(&p.object)
+                        .filter(|n| &n.chain == chain)
+                        .map_or(d.start, |n| n.time);
+                    if in_range(Interval {
+                        start: p_time.add_secs(-HOUR),
+                        end: p_time,
+                    }) {
+                        missing.insert(p.object.clone());
+                    }
+                    // Several in a row: the hourly cadence names the others,
+                    // back to the newest older digest that is present.
+                    let older = idx
+                        .iter()
+                        .map(|&k| &entries[k])
+                        .filter(|e| !e.name.backfill && e.name.time < p_time.add_secs(-HOUR / 2))
+                        .map(|e| e.name.time)
+                        .max();
+                    if let Some(a_time) = older {
+                        for t in hourly_back(p_time.add_secs(-HOUR), a_time.add_secs(HOUR / 2), MAX_MISSING_PER_GAP) {
+                            if in_range(Interval {
+                                start: t.add_secs(-HOUR),
+                                end: t,
+                            }) {
+                                missing.insert(chain.digest_key(t));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for key in &missing {
+            findings.push(Finding::object(
+                Kind::DigestMissing,
+                obj(key),
+                "digest is missing: the chain or the hourly cadence says it must exist (deleted?)",
+            ));
+        }
+
+        // 3. Coverage by authenticated digests.
+        let mut spans: Vec<Interval> = idx
+            .iter()
+            .filter(|i| verified.contains_key(i))
+            .map(|&i| entries[i].window())
+            .collect();
+        spans.sort();
+        let merged = merge(&spans);
+        let covered: Vec<Interval> = merged
+            .iter()
+            .filter_map(|s| {
+                let c = Interval {
+                    start: s.start.max(range.start),
+                    end: s.end.min(range.end),
+                };
+                (c.start < c.end).then_some(c)
+            })
+            .collect();
+        let due_end = range.end.min(opts.now.add_secs(-NOT_YET_DUE));
+        let mut cursor = range.start;
+        for c in covered.iter().chain(std::iter::once(&Interval {
+            start: due_end,
+            end: due_end,
+        })) {
+            let gap_end = c.start.min(due_end);
+            if cursor < gap_end {
+                findings.push(Finding::interval(
+                    Kind::CoverageGap,
+                    obj(&chain.digest_folder()),
+                    cursor,
+                    gap_end,
+                    format!(
+                        "no authenticated digest of {} covers {cursor} to {gap_end}",
+                        chain.describe()
+                    ),
+                ));
+            }
+            cursor = cursor.max(c.end);
+        }
+
+        // 4. Counts, verbose listing and log jobs for digests in range.
+        let mut worst: BTreeMap<String, Class> = BTreeMap::new();
+        for f in &findings {
+            if let Some(o) = &f.object {
+                let w = worst.entry(o.clone()).or_insert(Class::Valid);
+                if f.class < *w {
+                    *w = f.class;
+                }
+            }
+        }
+        for &i in idx {
+            let e = &entries[i];
+            if !in_range(e.window()) {
+                continue;
+            }
+            let here = obj(&e.key).to_string();
+            self.digest_counts.total += 1;
+            match worst.get(&here) {
+                Some(Class::Violation) => self.digest_counts.invalid += 1,
+                Some(Class::Unverifiable) => self.digest_counts.unverified += 1,
+                _ if verified.contains_key(&i) => {
+                    self.digest_counts.valid += 1;
+                    if self.verbose {
+                        findings.push(Finding::object(Kind::Valid, &here, "digest verified"));
+                    }
+                }
+                _ => self.digest_counts.unverified += 1,
+            }
+            for l in e.digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
+                *jobs
+                    .entry((ObjectRef::new(&l.bucket, &l.object), l.hash))
+                    .or_insert(false) |= verified.contains_key(&i);
+            }
+        }
+        self.digest_counts.total += missing.len() as u64;
+        self.digest_counts.invalid += missing.len() as u64;
+        self.covered.push((chain.clone(), covered));
+        for f in findings {
+            self.emit(f, sink);
+        }
+    }
+
+    /// Phase 3: judges the log results (one per [`log_jobs`](Self::log_jobs)
+    /// entry, in order) and assembles the report.
+    pub fn finish(mut self, results: Vec<LogResult>, sink: &mut dyn Sink) -> Report {
+        let mut counts = Counts::default();
+        let mut bytes = 0u64;
+        let jobs = std::mem::take(&mut self.jobs);
+        let mut results = results.into_iter();
+        for job in &jobs {
+            let result = results.next().unwrap_or(LogResult::Skipped);
+            counts.total += 1;
+            let here = job.object.to_string();
+            let finding = match (job.vouched, result) {
+                (false, _) => {
+                    counts.unverified += 1;
+                    continue;
+                }
+                (true, LogResult::Skipped) => Finding::object(Kind::ReadError, &here, "log was not read"),
+                (true, LogResult::Failed(ReadFailure::NotFound)) => Finding::object(
+                    Kind::LogMissing,
+                    &here,
+                    "log file listed by a verified digest does not exist (deleted?)",
+                ),
+                (true, LogResult::Failed(ReadFailure::Unsafe)) => Finding::object(
+                    Kind::ReadError,
+                    &here,
+                    "log key resolves outside the local copy; not read",
+                ),
+                (true, LogResult::Failed(ReadFailure::Other(why))) => {
+                    Finding::object(Kind::ReadError, &here, format!("log could not be read: {why}"))
+                }
+                (true, LogResult::Hashed(h)) => {
+                    bytes += h.inflated;
+                    match h.judge(&job.expected) {
+                        LogJudgement::Valid => {
+                            counts.valid += 1;
+                            if self.verbose {
+                                self.emit(Finding::object(Kind::Valid, &here, "log verified"), sink);
+                            }
+                            continue;
+                        }
+                        LogJudgement::Malformed(why) => {
+                            Finding::object(Kind::LogMalformed, &here, format!("log is malformed: {why}"))
+                        }
+                        LogJudgement::Modified { actual } => Finding::object(
+                            Kind::LogModified,
+                            &here,
+                            format!(
+                                "SHA-256 of the uncompressed log is {} but the digest records {}",
+                                hex::encode(actual),
+                                hex::encode(job.expected)
+                            ),
+                        ),
+                    }
+                }
+            };
+            match finding.class {
+                Class::Violation => counts.invalid += 1,
+                _ => counts.unverified += 1,
+            }
+            self.emit(finding, sink);
+        }
+        self.unreferenced(sink);
+        let covered = self
+            .covered
+            .iter()
+            .flat_map(|(c, spans)| {
+                spans.iter().map(move |s| Covered {
+                    start: s.start,
+                    end: s.end,
+                    chain: c.describe(),
+                })
+            })
+            .collect();
+        let summary = Summary {
+            digests: self.digest_counts,
+            logs: counts,
+        };
+        Report::new(self.requested, covered, summary, self.findings, self.allow_gaps, bytes)
+    }
+
+    fn unreferenced(&mut self, sink: &mut dyn Sink) {
+        let mut seen = BTreeSet::new();
+        let mut out = vec![];
+        for (chain, spans) in &self.covered {
+            let folder = chain.log_folder();
+            for (key, name) in &self.log_keys {
+                if name.folder != folder {
+                    continue;
+                }
+                let o = ObjectRef::new(&self.bucket, key);
+                if self.referenced.contains(&o) || !seen.insert(o.clone()) {
+                    continue;
+                }
+                if spans
+                    .iter()
+                    .any(|s| name.time >= s.start && name.time.add_secs(UNREFERENCED_END_MARGIN) <= s.end)
+                {
+                    out.push(Finding::object(Kind::LogUnreferenced, &o, "log file in the trail's log folder, inside the covered period, that no digest lists (injected?)"));
+                }
+            }
+        }
+        for f in out {
+            self.emit(f, sink);
+        }
+    }
+}
+
+fn describe_failure(f: &ReadFailure) -> String {
+    match f {
+        ReadFailure::NotFound => "not found".into(),
+        ReadFailure::Unsafe => "key resolves outside the local copy".into(),
+        ReadFailure::Other(s) => s.clone(),
+    }
+}
+
+/// The bucket most digests say they were delivered to.
+fn majority_bucket(entries: &[Entry]) -> String {
+    let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in entries {
+        if let Some(d) = e.digest() {
+            *votes.entry(d.s3_bucket.as_str()).or_default() += 1;
+        }
+    }
+    votes
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map_or_else(|| "unknown-bucket".to_string(), |(b, _)| b.to_string())
+}
+
+/// Merges sorted intervals that overlap or touch.
+fn merge(sorted: &[Interval]) -> Vec<Interval> {
+    let mut out: Vec<Interval> = Vec::new();
+    for s in sorted {
+        match out.last_mut() {
+            Some(last) if s.start <= last.end => last.end = last.end.max(s.end),
+            _ => out.push(*s),
+        }
+    }
+    out
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of ctverify. Installs what the tests need when it is not
+# there yet (idempotent: cheap to rerun), so it works on a fresh machine.
+#
+#   bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "toolchain: wasm32 target"
+if ! rustup target list --installed | grep -x wasm32-unknown-unknown >/dev/null; then
+  rustup target add wasm32-unknown-unknown
+fi
+for comp in rustfmt clippy; do
+  rustup component list --installed | grep "^$comp" >/dev/null || rustup component add "$comp"
+done
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "test vectors are reproducible (regenerate, then git diff)"
+cargo run --quiet --locked -p ctverify-test-vectors --release
+untracked=$(git ls-files --others --exclude-standard -- test-vectors/vectors)
+if ! git diff --quiet -- test-vectors/vectors || [ -n "$untracked" ]; then
+  git diff --stat -- test-vectors/vectors || true
+  printf '%s\n' "$untracked"
+  echo "test-vectors/vectors differs from what the generator produces" >&2
+  exit 1
+fi
+
+step "core builds for wasm32-unknown-unknown"
+cargo build --locked -p ctverify-core --target wasm32-unknown-unknown
+
+step "tests"
+cargo test --workspace --locked
