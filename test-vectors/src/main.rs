@@ -12,6 +12,7 @@
 //! metadata), the public keys and `expected.json` (arguments, verdict, exit
 //! code, the complete multiset of findings and how to run aws-cli on it).
 
+mod bench;
 mod crypto;
 mod expect;
 mod json;
@@ -37,7 +38,7 @@ fn out_dir() -> Result<PathBuf> {
         match arg.as_str() {
             "--out" => out = PathBuf::from(args.next().context("--out needs a directory")?),
             "-h" | "--help" => {
-                println!("usage: ctverify-test-vectors [--out DIR]");
+                println!("usage: ctverify-test-vectors [--out DIR] | bench-data --out DIR [--hours H] [--logs-per-digest N] [--log-mb M] | bound DIR");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (usage: [--out DIR])"),
@@ -84,8 +85,14 @@ fn index(rows: &[IndexRow]) -> String {
 }
 
 fn main() -> Result<()> {
-    let out = out_dir()?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let keys = Keys::load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("keys"))?;
+    match args.first().map(String::as_str) {
+        Some("bench-data") => return bench::bench_data(&args[1..], &keys),
+        Some("bound") => return bench::bound(&args[1..]),
+        _ => {}
+    }
+    let out = out_dir()?;
     clear(&out)?;
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut rows = Vec::new();
