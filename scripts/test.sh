@@ -36,4 +36,8 @@ step "core builds for wasm32-unknown-unknown"
 cargo build --locked -p ctverify-core --target wasm32-unknown-unknown
 
 step "tests"
-cargo test --workspace --locked
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ {p += $4; f += $6} END {printf "\ntests: %d passed, %d failed\n", p, f; exit (f > 0)}' "$log"

@@ -167,7 +167,12 @@ impl Metadata {
         match serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(bytes) {
             Ok(map) => Metadata::Present(
                 map.into_iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.to_ascii_lowercase(), s.to_string())))
+                    .filter_map(|(k, v)| {
+                        // Accept header-style names too (`x-amz-meta-signature`).
+                        let k = k.to_ascii_lowercase();
+                        let k = k.strip_prefix("x-amz-meta-").map(str::to_string).unwrap_or(k);
+                        v.as_str().map(|s| (k, s.to_string()))
+                    })
                     .collect(),
             ),
             Err(e) => Metadata::Unreadable(format!("metadata sidecar is not a JSON object of strings: {e}")),
