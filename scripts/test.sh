@@ -16,6 +16,16 @@ for comp in rustfmt clippy; do
   rustup component list --installed | grep "^$comp" >/dev/null || rustup component add "$comp"
 done
 
+step "aws-cli 1.46.3 in a throwaway virtualenv (the --compat reference)"
+venv=.venv/awscli
+if ! "$venv/bin/python" -c 'import awscli, sys; sys.exit(awscli.__version__ != "1.46.3")' 2>/dev/null; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check awscli==1.46.3
+fi
+"$venv/bin/python" -c 'import awscli; print("aws-cli", awscli.__version__)'
+export CTVERIFY_AWSCLI_PYTHON="$PWD/$venv/bin/python" CTVERIFY_REQUIRE_AWSCLI=1
+
 step "format"
 cargo fmt --all -- --check
 

@@ -6,6 +6,7 @@
 
 use anyhow::{Context, Result};
 use ctverify_core::layout::safe_segments;
+use ctverify_core::logs::{HashedLog, LogHasher};
 use ctverify_core::verify::{Metadata, ReadFailure};
 use std::fs::File;
 use std::io::{ErrorKind, Read};
@@ -92,6 +93,27 @@ impl LocalStore {
             buf.truncate(limit as usize + 1);
         }
         Ok(buf)
+    }
+
+    /// Streams `key` through gunzip + SHA-256 in 256 KiB reads (never whole
+    /// in memory); stops reading at the first gzip error.
+    pub fn hash_log(&self, key: &str) -> Result<HashedLog, ReadFailure> {
+        let mut file = self.open_object(key)?;
+        let mut hasher = LogHasher::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ReadFailure::Other(e.to_string())),
+            };
+            hasher.update(&buf[..n]);
+            if hasher.failed() {
+                break;
+            }
+        }
+        Ok(hasher.finish())
     }
 
     /// The S3 user metadata of `key`, from its sidecar.

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod compat;
 mod config;
 mod local;
 mod output;
@@ -29,15 +30,14 @@ fn main() -> ExitCode {
 }
 
 fn validate(args: &args::ValidateArgs) -> ExitCode {
-    if args.compat {
-        eprintln!("ctverify: --compat is not available in this build yet");
-        return ExitCode::from(EXIT_ERROR);
-    }
     let now = match args.now.as_deref().map(Timestamp::parse_user) {
         Some(Ok(t)) => t,
         Some(Err(e)) => return fail(&e.into()),
         None => system_now(),
     };
+    if args.compat {
+        return ExitCode::from(compat::run(args, now));
+    }
     let config = match config::resolve(args, now) {
         Ok(c) => c,
         Err(e) => return fail(&e),

@@ -6,15 +6,10 @@ use crate::local::LocalStore;
 use crate::progress::Progress;
 use anyhow::Result;
 use ctverify_core::digest::MAX_DIGEST_OBJECT;
-use ctverify_core::logs::LogHasher;
 use ctverify_core::report::{Finding, Report, Sink};
-use ctverify_core::verify::{Analysis, LoadedDigest, LogJob, LogResult, Plan, ReadFailure};
+use ctverify_core::verify::{Analysis, LoadedDigest, LogJob, LogResult, Plan};
 use rayon::prelude::*;
-use std::io::Read;
 use std::time::{Duration, Instant};
-
-/// Read size for log streaming.
-const CHUNK: usize = 256 * 1024;
 
 /// The outcome of a run.
 pub struct Outcome {
@@ -58,29 +53,12 @@ pub fn run(config: &Config) -> Result<Outcome> {
     Ok(Outcome { report, hashing })
 }
 
-/// Streams one log through the hasher.
+/// Hashes one vouched log (streamed), ticking the progress bar.
 fn hash_log(store: &LocalStore, job: &LogJob, progress: &Progress) -> LogResult {
     if !job.vouched {
         return LogResult::Skipped;
     }
-    let result = (|| {
-        let mut file = store.open_object(&job.object.key)?;
-        let mut hasher = LogHasher::new();
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ReadFailure::Other(e.to_string())),
-            };
-            hasher.update(&buf[..n]);
-            if hasher.failed() {
-                break;
-            }
-        }
-        Ok(hasher.finish())
-    })();
+    let result = store.hash_log(&job.object.key);
     progress.inc();
     match result {
         Ok(h) => LogResult::Hashed(h),

@@ -142,11 +142,17 @@ impl GzipDecoder {
             input = match self.state {
                 State::Fixed => {
                     let rest = self.fill(input, 10);
+                    // Checked as soon as the bytes are there, like zlib (magic
+                    // with 2 bytes, method and flags with 4), so a short
+                    // non-gzip object is an error, not a truncated stream.
+                    let h = &self.buf;
+                    if (h.len() >= 2 && (h[0] != 0x1f || h[1] != 0x8b))
+                        || (h.len() >= 4 && (h[2] != 8 || h[3] & FTEXT_RESERVED != 0))
+                    {
+                        return Err(GzipError::NotGzip);
+                    }
                     if self.buf.len() == 10 {
                         let h = std::mem::take(&mut self.buf);
-                        if h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 || h[3] & FTEXT_RESERVED != 0 {
-                            return Err(GzipError::NotGzip);
-                        }
                         self.flags = h[3];
                         self.header_crc.update(&h);
                         self.state = self.after(0);

@@ -29,8 +29,8 @@ pub enum KeyFileError {
     /// Neither list-public-keys JSON, PEM nor DER.
     #[error("{0}: not a public-key list (list-public-keys JSON), PEM or DER key: {1}")]
     Unrecognized(String, String),
-    /// The file parsed but holds no usable key.
-    #[error("{0}: no usable public key in the file")]
+    /// The file parsed but holds no key entry at all.
+    #[error("{0}: no public key in the file")]
     Empty(String),
 }
 
@@ -109,7 +109,7 @@ impl Keyring {
         if bytes.len() > MAX_KEY_FILE {
             return Err(KeyFileError::TooLarge(name.to_string()));
         }
-        let before = self.len();
+        let before = (self.len(), self.rejected.len());
         let trimmed = trim_ascii(bytes);
         if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
             let value: Value =
@@ -124,9 +124,11 @@ impl Keyring {
         } else {
             self.add_bare_der(name, bytes);
         }
-        match self.len() - before {
-            0 => Err(KeyFileError::Empty(name.to_string())),
-            n => Ok(n),
+        // Entries that were rejected are reported through `rejected()`: the
+        // digests that need them are then `digest_key_unknown`, in a report.
+        match (self.len() - before.0, self.rejected.len() - before.1) {
+            (0, 0) => Err(KeyFileError::Empty(name.to_string())),
+            (n, _) => Ok(n),
         }
     }
 
@@ -252,7 +254,7 @@ fn parse_json_entry(entry: &Value, region: Option<&str>, name: &str) -> Result<P
 }
 
 /// ISO string, epoch number, or epoch string (`"1436317441.0"`).
-fn entry_time(v: Option<&Value>) -> Result<Option<Timestamp>, String> {
+pub(crate) fn entry_time(v: Option<&Value>) -> Result<Option<Timestamp>, String> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n

@@ -216,17 +216,24 @@ impl LogKeyName {
 }
 
 /// The path segments of `key` when it is safe to map onto a local copy of
-/// the bucket: relative, no `.`/`..` segments, no empty segments, no NUL or
-/// backslash. `None` means the key must never be read from disk.
+/// the bucket: no `.`/`..` segments, no NUL or backslash. Empty segments
+/// (`a//b`, a leading `/`) are dropped, as `aws s3 sync` writes `a//b` to
+/// `a/b`. `None` means the key must never be read from disk.
 pub fn safe_segments(key: &str) -> Option<Vec<&str>> {
-    if key.is_empty() || key.contains('\0') || key.contains('\\') {
+    if key.contains('\0') || key.contains('\\') {
         return None;
     }
-    let segs: Vec<&str> = key.split('/').collect();
-    if segs.iter().any(|s| s.is_empty() || *s == "." || *s == "..") {
+    let segs: Vec<&str> = key.split('/').filter(|s| !s.is_empty()).collect();
+    if segs.is_empty() || segs.iter().any(|s| *s == "." || *s == "..") {
         return None;
     }
     Some(segs)
+}
+
+/// `key` with runs of `/` collapsed and leading/trailing `/` dropped: the
+/// name a local copy can represent.
+pub fn collapse_slashes(key: &str) -> String {
+    key.split('/').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("/")
 }
 
 /// Timestamps one digest period apart, stepping back from `from` while
@@ -312,7 +319,17 @@ mod tests {
     #[test]
     fn unsafe_keys() {
         assert!(safe_segments("AWSLogs/a/b.json.gz").is_some());
-        for k in ["", "/etc/passwd", "AWSLogs/../../x", "a//b", "./a", "a/..", "a\\..\\b"] {
+        assert_eq!(safe_segments("p//AWSLogs/x").unwrap(), ["p", "AWSLogs", "x"]);
+        for k in [
+            "",
+            "/",
+            "AWSLogs/../../x",
+            "/../etc/passwd",
+            "./a",
+            "a/..",
+            "a\\..\\b",
+            "a\0b",
+        ] {
             assert!(safe_segments(k).is_none(), "{k}");
         }
     }

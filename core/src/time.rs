@@ -9,7 +9,7 @@ use std::fmt;
 ///
 /// CloudTrail writes every digest time to the second (`YYYY-MM-DDTHH:MM:SSZ`),
 /// so sub-second precision is dropped on input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
 /// One hour, the CloudTrail digest cadence, in seconds.

@@ -12,7 +12,7 @@
 
 use crate::digest::Digest;
 use crate::keys::{KeyLookup, Keyring};
-use crate::layout::{hourly_back, ChainId, DigestKeyName, LogKeyName, ObjectRef};
+use crate::layout::{collapse_slashes, hourly_back, ChainId, DigestKeyName, LogKeyName, ObjectRef};
 use crate::logs::{HashedLog, LogJudgement};
 use crate::report::{Class, Counts, Covered, Finding, Interval, Kind, Report, Sink, Summary};
 use crate::signature::{SignatureSource, VerifiedDigest};
@@ -550,7 +550,9 @@ impl Analysis {
                 }
                 State::Parsed(d) => d,
             };
-            if d.s3_bucket != bucket || d.s3_object != e.key || d.account_id != e.name.chain.account {
+            // A local copy cannot tell `a//b` from `a/b` (sync writes both to one file).
+            let same_key = d.s3_object == e.key || collapse_slashes(&d.s3_object) == collapse_slashes(&e.key);
+            if d.s3_bucket != bucket || !same_key || d.account_id != e.name.chain.account {
                 findings.push(Finding::object(
                     Kind::DigestMoved,
                     &here,

@@ -11,6 +11,7 @@ use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs1v15::SigningKey;
 use rsa::pkcs8::EncodePublicKey;
 use rsa::signature::{SignatureEncoding, Signer};
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 /// Fixed compression level, so the gzip bytes never change.
@@ -63,6 +64,7 @@ pub enum KeyEncoding {
 /// One committed test key pair.
 pub struct TestKey {
     signer: SigningKey<Sha256>,
+    sha1_signer: SigningKey<Sha1>,
     pkcs1_der: Vec<u8>,
     spki_der: Vec<u8>,
 }
@@ -85,6 +87,7 @@ impl TestKey {
             .as_bytes()
             .to_vec();
         Ok(TestKey {
+            sha1_signer: SigningKey::<Sha1>::new(private.clone()),
             signer: SigningKey::<Sha256>::new(private),
             pkcs1_der,
             spki_der,
@@ -95,6 +98,13 @@ impl TestKey {
     /// PKCS#1 v1.5 is deterministic, so the vectors are too.
     pub fn sign_hex(&self, msg: &[u8]) -> Result<String> {
         let sig = self.signer.try_sign(msg).map_err(|e| anyhow!("signing: {e}"))?;
+        Ok(hex::encode(sig.to_vec()))
+    }
+
+    /// RSASSA-PKCS1-v1_5 / SHA-1 signature of `msg`, lowercase hex (what a
+    /// verifier that pins SHA-256 must reject).
+    pub fn sign_sha1_hex(&self, msg: &[u8]) -> Result<String> {
+        let sig = self.sha1_signer.try_sign(msg).map_err(|e| anyhow!("signing: {e}"))?;
         Ok(hex::encode(sig.to_vec()))
     }
 

@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 
 use crate::json::Json;
 use crate::model::{Scenario, Trail, BUCKET};
-use crate::time::{self, Time};
+use crate::time::{self, Time, HOUR};
 
 /// Finding kinds of strict mode (SPEC §6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -295,17 +295,28 @@ impl Scenario<'_> {
             .collect();
         for chain in chains {
             let recs: Vec<_> = self.digests.iter().filter(|d| &d.trail == chain).collect();
-            let readable = recs.iter().filter(|d| d.present && d.parseable);
+            // The default range is the extent of the digests present: their
+            // own times, or for one that does not parse the hour before its
+            // key timestamp.
+            let mut windows = Vec::new();
+            for d in recs.iter().filter(|d| d.present) {
+                windows.push(if d.parseable {
+                    (d.start, d.end)
+                } else {
+                    let end = key_stamp(&d.key)?;
+                    (end - HOUR, end)
+                });
+            }
             let from = match self.args.start {
                 Some(t) => t,
-                None => match readable.clone().map(|d| d.start).min() {
+                None => match windows.iter().map(|w| w.0).min() {
                     Some(t) => t,
                     None => continue,
                 },
             };
             let to = match self.args.end {
                 Some(t) => t,
-                None => match readable.map(|d| d.end).max() {
+                None => match windows.iter().map(|w| w.1).max() {
                     Some(t) => t,
                     None => continue,
                 },
@@ -354,6 +365,27 @@ impl Scenario<'_> {
         }
         Ok(())
     }
+}
+
+/// The `YYYYMMDDTHHMMSSZ` timestamp of a digest key, as a time.
+fn key_stamp(key: &str) -> Result<Time> {
+    let stem = key.strip_suffix(".json.gz").unwrap_or(key);
+    let stem = stem.strip_suffix("_backfill").unwrap_or(stem);
+    let stamp = stem.rsplit('_').next().unwrap_or(stem);
+    let b = stamp.as_bytes();
+    if !stamp.is_ascii() || b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        bail!("no timestamp in digest key {key:?}");
+    }
+    let s = |r: std::ops::Range<usize>| &stamp[r];
+    time::parse(&format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        s(0..4),
+        s(4..6),
+        s(6..8),
+        s(9..11),
+        s(11..13),
+        s(13..15)
+    ))
 }
 
 /// Renders a list of findings for `expected.json`.

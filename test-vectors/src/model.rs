@@ -170,6 +170,17 @@ pub enum Edit {
     /// Replace a top-level string field by a function of its value (e.g. a
     /// wrong `previousDigestSignature` that is still well-formed hex).
     Map(&'static str, fn(&str) -> String),
+    /// Any other change to the whole JSON (e.g. inside `logFiles`).
+    Apply(fn(&mut Json)),
+}
+
+/// The hash of the RSASSA-PKCS1-v1_5 digest signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigHash {
+    /// SHA-256, what CloudTrail uses.
+    Sha256,
+    /// SHA-1, which python-rsa (aws-cli v1) also accepts.
+    Sha1,
 }
 
 /// One entry of a digest's `logFiles`.
@@ -210,6 +221,8 @@ pub struct DigestPlan {
     pub extra_logs: Vec<LogEntry>,
     /// Backfill digest generated at this time (key suffix `_backfill`).
     pub backfill: Option<Time>,
+    /// Hash of the signature (the metadata still says `SHA256withRSA`).
+    pub sig_hash: SigHash,
 }
 
 impl DigestPlan {
@@ -226,6 +239,7 @@ impl DigestPlan {
             escape_slashes: false,
             extra_logs: Vec::new(),
             backfill: None,
+            sig_hash: SigHash::Sha256,
         }
     }
 }
@@ -286,6 +300,9 @@ pub struct KeyList {
     pub iso_times: bool,
     /// Write a single PEM file `key.pem` instead of `public-keys.json`.
     pub pem_file: bool,
+    /// Key name -> name of the key whose `Fingerprint` is written for it (a
+    /// mislisted fingerprint); default: its own.
+    pub fingerprint_as: BTreeMap<String, String>,
 }
 
 /// One scenario under construction: bucket contents, digest records and the
@@ -448,6 +465,7 @@ impl<'k> Scenario<'k> {
                         json.set(k, Json::str(mapped));
                     }
                 }
+                Edit::Apply(f) => f(&mut json),
             }
         }
         let raw = json.to_compact(plan.escape_slashes).into_bytes();
@@ -465,7 +483,11 @@ impl<'k> Scenario<'k> {
             field("previousDigestSignature", "null"),
         );
         let signer = plan.signer.as_deref().unwrap_or(&plan.key);
-        let signature = self.keys.get(signer)?.sign_hex(to_sign.as_bytes())?;
+        let signer = self.keys.get(signer)?;
+        let signature = match plan.sig_hash {
+            SigHash::Sha256 => signer.sign_hex(to_sign.as_bytes())?,
+            SigHash::Sha1 => signer.sign_sha1_hex(to_sign.as_bytes())?,
+        };
         self.put_object(&key, gzip(&raw)?)?;
         let mut meta = vec![
             ("signature".to_owned(), Json::str(&signature)),
@@ -627,6 +649,11 @@ impl<'k> Scenario<'k> {
     /// Replaces the metadata `signature` of `key` with a different but
     /// well-formed hex value (one nibble flipped in the middle).
     pub fn corrupt_metadata_signature(&mut self, key: &str) -> Result<()> {
+        self.map_metadata_signature(key, flip_hex)
+    }
+
+    /// Replaces the metadata `signature` of `key` by `f` of its value.
+    pub fn map_metadata_signature(&mut self, key: &str, f: impl FnOnce(&str) -> String) -> Result<()> {
         let meta = self
             .sidecars
             .get_mut(key)
@@ -635,8 +662,8 @@ impl<'k> Scenario<'k> {
             .get("signature")
             .and_then(Json::as_str)
             .ok_or_else(|| anyhow!("no signature for {key}"))?;
-        let flipped = flip_hex(sig);
-        meta.set("signature", Json::str(flipped));
+        let mapped = f(sig);
+        meta.set("signature", Json::str(mapped));
         Ok(())
     }
 

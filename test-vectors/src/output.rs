@@ -75,6 +75,12 @@ impl Scenario<'_> {
         }
     }
 
+    /// The `Fingerprint` written for key `name`.
+    fn listed_fingerprint(&self, name: &str) -> Result<String> {
+        let as_name = self.key_list.fingerprint_as.get(name).map_or(name, String::as_str);
+        Ok(self.keys().get(as_name)?.fingerprint(self.key_encoding))
+    }
+
     /// Writes the key list; returns the `public_keys` entries of
     /// `expected.json`.
     fn write_keys(&self, dir: &Path) -> Result<Vec<String>> {
@@ -104,7 +110,7 @@ impl Scenario<'_> {
                 ),
                 ("ValidityStartTime", validity_time(from, self.key_list.iso_times)),
                 ("ValidityEndTime", validity_time(to, self.key_list.iso_times)),
-                ("Fingerprint", Json::str(key.fingerprint(self.key_encoding))),
+                ("Fingerprint", Json::str(self.listed_fingerprint(name)?)),
             ]));
         }
         let doc = Json::obj([("PublicKeyList", Json::Arr(list))]);
@@ -143,6 +149,10 @@ impl Scenario<'_> {
             ("start", Json::str(time::iso(start))),
             ("end", Json::str(time::iso(end))),
             ("extra_args", Json::Arr(extra.into_iter().map(Json::Str).collect())),
+            // What DescribeTrails/DescribeOrganization would say of the trail.
+            ("bucket", Json::str(&main.bucket)),
+            ("prefix", Json::opt_str(main.prefix.clone())),
+            ("org_id", Json::opt_str(main.org.clone())),
         ]))
     }
 

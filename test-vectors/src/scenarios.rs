@@ -8,7 +8,7 @@ use anyhow::{anyhow, Result};
 use crate::crypto::{gzip, KeyEncoding};
 use crate::expect::Kind;
 use crate::json::Json;
-use crate::model::{first_start, flip_hex, hourly, DigestPlan, Edit, Scenario, Trail};
+use crate::model::{first_start, flip_hex, hourly, DigestPlan, Edit, Scenario, SigHash, Trail};
 use crate::time::{self, Time, DAY, HOUR, MINUTE};
 
 /// Builds one scenario into an empty [`Scenario`].
@@ -24,6 +24,8 @@ pub const ALL: &[(&str, Build)] = &[
     ("log_truncated_trailer_malformed", log_truncated_trailer_malformed),
     ("log_trailing_member_malformed", log_trailing_member_malformed),
     ("log_bad_crc_malformed", log_bad_crc_malformed),
+    ("log_empty_object_malformed", log_empty_object_malformed),
+    ("log_truncated_deflate_malformed", log_truncated_deflate_malformed),
     ("log_unreferenced_notice", log_unreferenced_notice),
     ("log_key_dotdot_read_error", log_key_dotdot_read_error),
     ("digest_missing_middle_detected", digest_missing_middle_detected),
@@ -53,15 +55,32 @@ pub const ALL: &[(&str, Build)] = &[
     ("digest_not_gzip_malformed", digest_not_gzip_malformed),
     ("digest_trailing_data_malformed", digest_trailing_data_malformed),
     ("digest_missing_field_malformed", digest_missing_field_malformed),
+    ("digest_json_array_malformed", digest_json_array_malformed),
+    ("digest_logfiles_missing_resigned", digest_logfiles_missing_resigned),
+    (
+        "log_entry_without_hashvalue_resigned",
+        log_entry_without_hashvalue_resigned,
+    ),
+    ("log_hash_uppercase_valid", log_hash_uppercase_valid),
+    (
+        "digest_gzip_trailing_garbage_newest",
+        digest_gzip_trailing_garbage_newest,
+    ),
     ("digest_newest_no_metadata_unsigned", digest_newest_no_metadata_unsigned),
     ("no_metadata_sync_copy_incomplete", no_metadata_sync_copy_incomplete),
     ("injected_digest_forged_signature", injected_digest_forged_signature),
+    ("digest_signature_odd_hex_invalid", digest_signature_odd_hex_invalid),
+    ("digest_sha1_signature_invalid", digest_sha1_signature_invalid),
     ("chain_hash_mismatch_resigned", chain_hash_mismatch_resigned),
     ("chain_signature_mismatch_resigned", chain_signature_mismatch_resigned),
     ("chain_restart_gap_incomplete", chain_restart_gap_incomplete),
     ("chain_restart_gap_allow_gaps_valid", chain_restart_gap_allow_gaps_valid),
     ("range_end_beyond_newest_gap", range_end_beyond_newest_gap),
     ("key_unknown_incomplete", key_unknown_incomplete),
+    (
+        "key_fingerprint_mislisted_incomplete",
+        key_fingerprint_mislisted_incomplete,
+    ),
     ("key_rotation_valid", key_rotation_valid),
     ("key_spki_encoded_valid", key_spki_encoded_valid),
     ("keys_iso_timestamps_valid", keys_iso_timestamps_valid),
@@ -74,6 +93,10 @@ pub const ALL: &[(&str, Build)] = &[
     ("several_trails_one_bucket_valid", several_trails_one_bucket_valid),
     ("trail_name_collision_filtered", trail_name_collision_filtered),
     ("trail_name_collision_detects", trail_name_collision_detects),
+    (
+        "multi_trail_multi_region_org_prefix_valid",
+        multi_trail_multi_region_org_prefix_valid,
+    ),
     ("backfill_valid", backfill_valid),
     ("backfill_log_modified_detected", backfill_log_modified_detected),
     ("empty_digests_valid", empty_digests_valid),
@@ -102,6 +125,19 @@ const MEMBER: &str = "444455556666";
 const WEST_START: &str = "2024-03-01T00:36:49Z";
 /// Start of the `audit_us-east-1_x` chain.
 const X_START: &str = "2024-03-01T00:41:05Z";
+/// Organization of the multi-trail scenario.
+const ORG2: &str = "o-zz9876zz98";
+/// Start of its us-east-1 chains.
+const ORG2_EAST_START: &str = "2024-03-01T00:05:11Z";
+/// Start of its eu-west-1 chains.
+const ORG2_WEST_START: &str = "2024-03-01T00:48:02Z";
+
+/// The first `logFiles` entry of a digest's JSON, mutably.
+fn first_entry(json: &mut Json) -> Option<&mut Json> {
+    json.get_mut("logFiles")
+        .and_then(Json::as_array_mut)
+        .and_then(|l| l.first_mut())
+}
 
 // ----- clean chains ---------------------------------------------------------
 
@@ -186,6 +222,35 @@ fn log_bad_crc_malformed(s: &mut Scenario<'_>) -> Result<()> {
     let mut bytes = s.object(&log)?.to_vec();
     let crc = bytes.len() - 8;
     bytes[crc] ^= 0xff;
+    s.replace_object(&log, bytes)?;
+    s.expect(Kind::LogMalformed, &log);
+    Ok(())
+}
+
+/// A listed log replaced by an empty object.
+fn log_empty_object_malformed(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("One listed log is replaced by a 0-byte file: log_malformed on it.");
+    let d = s.write_default_chain(&Trail::default(), 5)?;
+    let log = first_log(s, d[2])?;
+    s.replace_object(&log, Vec::new())?;
+    s.expect(Kind::LogMalformed, &log);
+    Ok(())
+}
+
+/// A log cut in the middle of its deflate data.
+fn log_truncated_deflate_malformed(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe(
+        "One listed log keeps only the first half of its bytes (cut inside the deflate data): log_malformed on it.",
+    );
+    let d = s.write_default_chain(&Trail::default(), 5)?;
+    let log = first_log(s, d[2])?;
+    let mut bytes = s.object(&log)?.to_vec();
+    let half = bytes.len() / 2;
+    // 10-byte gzip header before, 8-byte trailer after the deflate data.
+    if half <= 10 || half >= bytes.len() - 8 {
+        return Err(anyhow!("log {log} too small to cut inside its deflate data"));
+    }
+    bytes.truncate(half);
     s.replace_object(&log, bytes)?;
     s.expect(Kind::LogMalformed, &log);
     Ok(())
@@ -359,6 +424,75 @@ fn digest_missing_field_malformed(s: &mut Scenario<'_>) -> Result<()> {
     Ok(())
 }
 
+/// A digest whose JSON is an array.
+fn digest_json_array_malformed(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The middle digest's object is replaced by gzip of [1,2] (valid JSON, but not an object; metadata kept): digest_malformed on it and coverage_gap for its hour.");
+    let d = s.write_default_chain(&Trail::default(), 5)?;
+    let key = s.digest(d[2]).key.clone();
+    s.replace_object(&key, gzip(b"[1,2]")?)?;
+    s.mark_malformed(d[2]);
+    s.expect(Kind::DigestMalformed, &key);
+    Ok(())
+}
+
+/// A signed digest without `logFiles`.
+fn digest_logfiles_missing_resigned(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The middle digest is written and signed without its logFiles field (no log files are written for its hour; the chain links to it normally): digest_malformed on it and coverage_gap for its hour. (aws-cli aborts with 'logFiles'.)");
+    let mut plans = hourly(first_start()?, 5);
+    plans[2].logs = 0;
+    plans[2].edits.push(Edit::Remove("logFiles"));
+    let d = s.write_chain(&Trail::default(), &plans)?;
+    let key = s.digest(d[2]).key.clone();
+    s.mark_malformed(d[2]);
+    s.expect(Kind::DigestMalformed, &key);
+    Ok(())
+}
+
+/// A signed digest with a `logFiles` entry lacking `hashValue`.
+fn log_entry_without_hashvalue_resigned(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The middle digest is written and signed with its first logFiles entry lacking hashValue (the chain links to it normally): digest_malformed on it and coverage_gap for its hour; its logs lie in the uncovered hour, so no log finding.");
+    let mut plans = hourly(first_start()?, 5);
+    plans[2].edits.push(Edit::Apply(|json| {
+        if let Some(entry) = first_entry(json) {
+            entry.remove("hashValue");
+        }
+    }));
+    let d = s.write_chain(&Trail::default(), &plans)?;
+    let key = s.digest(d[2]).key.clone();
+    s.mark_malformed(d[2]);
+    s.expect(Kind::DigestMalformed, &key);
+    Ok(())
+}
+
+/// A signed digest with an uppercase `hashValue`.
+fn log_hash_uppercase_valid(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The middle digest is written and signed with its first logFiles hashValue in UPPERCASE hex (same value; the log is untouched): hex is case-insensitive, valid. (aws-cli says hash value doesn't match.)");
+    let mut plans = hourly(first_start()?, 5);
+    plans[2].edits.push(Edit::Apply(|json| {
+        if let Some(entry) = first_entry(json) {
+            if let Some(h) = entry.get("hashValue").and_then(Json::as_str) {
+                let upper = h.to_ascii_uppercase();
+                entry.set("hashValue", Json::str(upper));
+            }
+        }
+    }));
+    s.write_chain(&Trail::default(), &plans)?;
+    Ok(())
+}
+
+/// The newest digest with garbage after its gzip stream.
+fn digest_gzip_trailing_garbage_newest(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The 7 bytes GARBAGE are appended after the newest digest's gzip stream (no --end-time): digest_malformed on it and coverage_gap for its hour (the default range ends at its key timestamp).");
+    let d = s.write_default_chain(&Trail::default(), 5)?;
+    let key = s.digest(d[4]).key.clone();
+    let mut bytes = s.object(&key)?.to_vec();
+    bytes.extend_from_slice(b"GARBAGE");
+    s.replace_object(&key, bytes)?;
+    s.mark_malformed(d[4]);
+    s.expect(Kind::DigestMalformed, &key);
+    Ok(())
+}
+
 /// The newest digest without metadata.
 fn digest_newest_no_metadata_unsigned(s: &mut Scenario<'_>) -> Result<()> {
     s.describe("The newest digest has no metadata sidecar: digest_unsigned on it and coverage_gap for its hour.");
@@ -396,6 +530,33 @@ fn injected_digest_forged_signature(s: &mut Scenario<'_>) -> Result<()> {
     let forged = s.write_digest(&trail, &plan, Some(d[2]))?;
     s.mark_unauthenticated(forged);
     let key = s.digest(forged).key.clone();
+    s.expect(Kind::DigestSignatureInvalid, &key);
+    Ok(())
+}
+
+/// Metadata signature of odd length.
+fn digest_signature_odd_hex_invalid(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The middle digest's metadata signature loses its last hex character (odd-length hex; content intact): digest_signature_invalid and chain_signature_mismatch on it; its successor still authenticates it, so no gap.");
+    let d = s.write_default_chain(&Trail::default(), 5)?;
+    let key = s.digest(d[2]).key.clone();
+    s.map_metadata_signature(&key, |sig| {
+        let mut cut = sig.to_owned();
+        cut.pop();
+        cut
+    })?;
+    s.expect(Kind::DigestSignatureInvalid, &key);
+    s.expect(Kind::ChainSignatureMismatch, &key);
+    Ok(())
+}
+
+/// A digest signed with SHA-1.
+fn digest_sha1_signature_invalid(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The middle digest is signed with RSASSA-PKCS1-v1_5 SHA-1 by key a over the usual string to sign (labels still SHA256withRSA); its metadata and its successor's previousDigestSignature carry that signature: only SHA-256 is accepted, digest_signature_invalid on it and coverage_gap for its hour. (aws-cli v1 accepts it.)");
+    let mut plans = hourly(first_start()?, 5);
+    plans[2].sig_hash = SigHash::Sha1;
+    let d = s.write_chain(&Trail::default(), &plans)?;
+    let key = s.digest(d[2]).key.clone();
+    s.mark_unauthenticated(d[2]);
     s.expect(Kind::DigestSignatureInvalid, &key);
     Ok(())
 }
@@ -470,6 +631,25 @@ fn key_unknown_incomplete(s: &mut Scenario<'_>) -> Result<()> {
     let d = s.write_chain(&Trail::default(), &plans)?;
     s.key_list.names = Some(vec!["a".to_owned()]);
     for &i in &d[3..] {
+        s.mark_unauthenticated(i);
+        let key = s.digest(i).key.clone();
+        s.expect(Kind::DigestKeyUnknown, &key);
+    }
+    Ok(())
+}
+
+/// The key list gives key a with key b's fingerprint.
+fn key_fingerprint_mislisted_incomplete(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("Every digest is signed by key a but names key b's fingerprint; public-keys.json lists key a's Value with key b's Fingerprint, which is not the MD5 of that key, so the entry is rejected: digest_key_unknown on every digest and one coverage_gap over the whole range. (aws-cli never checks fingerprints and validates.)");
+    let mut plans = hourly(first_start()?, 5);
+    for p in &mut plans {
+        p.key = "b".to_owned();
+        p.signer = Some("a".to_owned());
+    }
+    let d = s.write_chain(&Trail::default(), &plans)?;
+    s.key_list.names = Some(vec!["a".to_owned()]);
+    s.key_list.fingerprint_as.insert("a".to_owned(), "b".to_owned());
+    for &i in &d {
         s.mark_unauthenticated(i);
         let key = s.digest(i).key.clone();
         s.expect(Kind::DigestKeyUnknown, &key);
@@ -627,6 +807,26 @@ fn trail_name_collision_detects(s: &mut Scenario<'_>) -> Result<()> {
     s.modify_log(&log)?;
     s.args.trail_arn = Some(s.digest(a[0]).trail.arn());
     s.expect(Kind::LogModified, &log);
+    Ok(())
+}
+
+/// An organization trail under a prefix, two accounts, two regions.
+fn multi_trail_multi_region_org_prefix_valid(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("Under prefix org/logs, the organization trail org-audit (o-zz9876zz98, home us-east-1) delivers for accounts 111122223333 and 444455556666 in us-east-1 (:05:11, key a) and eu-west-1 (:48:02, key b), 4 hours each, no arguments: chain_restart for each of the 4 chains, valid.");
+    let base = Trail::default().named("org-audit").with_prefix("org/logs");
+    let mut main = None;
+    for account in [crate::model::ACCOUNT, MEMBER] {
+        for (region, start, key) in [("us-east-1", ORG2_EAST_START, "a"), ("eu-west-1", ORG2_WEST_START, "b")] {
+            let trail = base.clone().org_member(ORG2, account).in_region(region);
+            let mut plans = hourly(time::parse(start)?, 4);
+            for p in &mut plans {
+                p.key = key.to_owned();
+            }
+            s.write_chain(&trail, &plans)?;
+            main.get_or_insert(trail);
+        }
+    }
+    s.main_trail = main;
     Ok(())
 }
 

@@ -1,0 +1,214 @@
+//! `ctverify validate --compat --local DIR`: aws-cli's `validate-logs`
+//! over a local copy, reading as if the objects were in S3 (the traversal
+//! and output live in `ctverify_core::compat`).
+
+use crate::args::{Format, ValidateArgs};
+use crate::local::LocalStore;
+use ctverify_core::compat::{
+    self, ApiPublicKey, AwsError, CompatArgs, CompatSource, Console, SavedKey, StreamedLog, TrailInfo,
+};
+use ctverify_core::digest::{Digest, MAX_DIGEST_OBJECT};
+use ctverify_core::layout::DigestKeyName;
+use ctverify_core::time::Timestamp;
+use ctverify_core::verify::{Metadata, ReadFailure};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// The local bucket copy seen through S3/CloudTrail/Organizations calls.
+struct LocalSource {
+    store: LocalStore,
+    keys: Vec<SavedKey>,
+    listing: Option<Vec<String>>,
+    org_id: Option<String>,
+}
+
+fn denied(operation: &str) -> AwsError {
+    AwsError {
+        code: "AccessDenied".into(),
+        message: "Access Denied".into(),
+        operation: operation.into(),
+    }
+}
+
+impl LocalSource {
+    fn keys(&mut self) -> Result<&[String], AwsError> {
+        if self.listing.is_none() {
+            self.listing = Some(self.store.list().map_err(|_| denied("ListObjects"))?);
+        }
+        Ok(self.listing.as_deref().unwrap_or_default())
+    }
+}
+
+impl CompatSource for LocalSource {
+    /// What DescribeTrails would say, read off the copy: the bucket named by
+    /// the trail's digests, their prefix, and whether they sit under an
+    /// organization folder.
+    fn describe_trail(&mut self, arn: &str) -> Result<TrailInfo, String> {
+        let fields: Vec<&str> = arn.split(':').collect();
+        let (home, account) = (
+            fields.get(3).copied().unwrap_or(""),
+            fields.get(4).copied().unwrap_or(""),
+        );
+        let name = arn.rsplit('/').next().unwrap_or("");
+        let keys = self.keys().map_err(|e| e.text())?.to_vec();
+        let ours: Vec<(String, DigestKeyName)> = keys
+            .into_iter()
+            .filter_map(|k| DigestKeyName::parse(&k).map(|n| (k, n)))
+            .filter(|(_, n)| {
+                n.chain.trail == name
+                    && n.chain.home_region == home
+                    && (n.chain.org.is_some() || n.chain.account == account)
+            })
+            .collect();
+        let org = ours.iter().find_map(|(_, n)| n.chain.org.clone());
+        let (sample, prefix) = match ours.iter().find(|(_, n)| n.chain.org == org) {
+            Some((k, n)) => (
+                Some(k.clone()),
+                (!n.chain.prefix.is_empty()).then(|| n.chain.prefix.clone()),
+            ),
+            None => (None, None),
+        };
+        let bucket = sample
+            .and_then(|k| self.store.read_object(&k, MAX_DIGEST_OBJECT).ok())
+            .and_then(|b| Digest::parse_object(&b).ok())
+            .map(|d| d.s3_bucket)
+            .unwrap_or_else(|| "unknown-bucket".into());
+        self.org_id = org.clone();
+        Ok(TrailInfo {
+            bucket,
+            prefix,
+            is_organization_trail: org.is_some(),
+        })
+    }
+
+    fn organization_id(&mut self) -> Result<String, AwsError> {
+        self.org_id.clone().ok_or_else(|| AwsError {
+            code: "AWSOrganizationsNotInUseException".into(),
+            message: "Your account is not a member of an organization.".into(),
+            operation: "DescribeOrganization".into(),
+        })
+    }
+
+    fn bucket_location(&mut self, _bucket: &str) -> Result<(), AwsError> {
+        Ok(())
+    }
+
+    fn list(&mut self, _bucket: &str, prefix: &str, marker: &str) -> Result<Vec<String>, AwsError> {
+        Ok(self
+            .keys()?
+            .iter()
+            .filter(|k| k.starts_with(prefix) && k.as_str() > marker)
+            .cloned()
+            .collect())
+    }
+
+    fn get_digest(&mut self, _bucket: &str, key: &str) -> Result<(Vec<u8>, BTreeMap<String, String>), AwsError> {
+        let bytes = match self.store.read_object(key, MAX_DIGEST_OBJECT) {
+            Ok(b) => b,
+            Err(ReadFailure::NotFound | ReadFailure::Unsafe) => return Err(AwsError::no_such_key()),
+            Err(ReadFailure::Other(_)) => return Err(denied("GetObject")),
+        };
+        let meta = match self.store.metadata(key) {
+            Metadata::Present(m) => m,
+            _ => BTreeMap::new(),
+        };
+        Ok((bytes, meta))
+    }
+
+    fn get_log(&mut self, _bucket: &str, key: &str) -> Result<StreamedLog, AwsError> {
+        stream_log(&self.store, key)
+    }
+
+    /// The logs of one digest, hashed in parallel on all cores.
+    fn get_logs(&mut self, logs: &[(String, String)]) -> Vec<Result<StreamedLog, AwsError>> {
+        use rayon::prelude::*;
+        let store = &self.store;
+        logs.par_iter().map(|(_, key)| stream_log(store, key)).collect()
+    }
+
+    fn list_public_keys(&mut self, start: Timestamp, end: Timestamp) -> Result<Vec<ApiPublicKey>, AwsError> {
+        Ok(compat::in_window(&self.keys, start, end))
+    }
+}
+
+/// GetObject + streaming gunzip/SHA-256 of one log in the copy.
+fn stream_log(store: &LocalStore, key: &str) -> Result<StreamedLog, AwsError> {
+    match store.hash_log(key) {
+        Ok(h) => Ok(StreamedLog::from_hashed(&h)),
+        Err(ReadFailure::NotFound | ReadFailure::Unsafe) => Err(AwsError::no_such_key()),
+        Err(ReadFailure::Other(_)) => Err(denied("GetObject")),
+    }
+}
+
+/// Writes straight to the process's stdout and stderr.
+struct StdConsole;
+
+impl Console for StdConsole {
+    fn out(&mut self, text: &str) {
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(text.as_bytes()).and_then(|()| o.flush());
+    }
+
+    fn err(&mut self, text: &str) {
+        let mut e = std::io::stderr().lock();
+        let _ = e.write_all(text.as_bytes()).and_then(|()| e.flush());
+    }
+}
+
+/// Runs `--compat`; returns aws-cli's exit status.
+pub fn run(args: &ValidateArgs, now: Timestamp) -> u8 {
+    let fail = |msg: &str| {
+        eprintln!("ctverify: error: {msg}");
+        2
+    };
+    if args.format == Format::Json || args.allow_gaps {
+        return fail("--format json and --allow-gaps are not validate-logs flags; --compat prints aws-cli's text");
+    }
+    if args.region.len() > 1 || args.account_id.len() > 1 {
+        return fail("--compat takes one --region and one --account-id, like aws-cli");
+    }
+    let Some(dir) = &args.local else {
+        return fail("S3 mode is not available in this build yet: use --compat with --local DIR");
+    };
+    if args.public_keys.is_empty() {
+        return fail("--local needs --public-keys FILE");
+    }
+    let region_flag = args.region.first().cloned();
+    let client_region = region_flag
+        .clone()
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok().filter(|r| !r.is_empty()));
+    let mut keys = Vec::new();
+    for path in &args.public_keys {
+        let loaded = crate::config::read_bounded(path, ctverify_core::keys::MAX_KEY_FILE as u64)
+            .map_err(|e| e.to_string())
+            .and_then(|b| compat::saved_keys(&b, client_region.as_deref().unwrap_or("")));
+        match loaded {
+            Ok(k) => keys.extend(k),
+            Err(e) => return fail(&format!("reading public keys {}: {e}", path.display())),
+        }
+    }
+    let store = match LocalStore::open(dir) {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("{e:#}")),
+    };
+    let compat_args = CompatArgs {
+        trail_arn: args.trail_arn.clone(),
+        start_time: args.start_time.clone(),
+        end_time: args.end_time.clone(),
+        s3_bucket: args.s3_bucket.clone(),
+        s3_prefix: args.s3_prefix.clone(),
+        account_id: args.account_id.first().cloned(),
+        verbose: args.verbose,
+        region_flag,
+        client_region,
+        now,
+    };
+    let mut source = LocalSource {
+        store,
+        keys,
+        listing: None,
+        org_id: None,
+    };
+    let rc = compat::run(&compat_args, &mut source, &mut StdConsole);
+    u8::try_from(rc).unwrap_or(255)
+}
