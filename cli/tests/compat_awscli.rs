@@ -6,6 +6,9 @@
 //! byte, except for the cases listed with a reason in
 //! `compat/exceptions.json`.
 //!
+//! `CTVERIFY_EXTRA_VECTORS=DIR` adds the scenarios in DIR (for example
+//! random ones from `ctverify-test-vectors random`).
+//!
 //! aws-cli is found at `$CTVERIFY_AWSCLI_PYTHON` or `.venv/awscli/bin/python`
 //! (`scripts/test.sh` installs it). Without it the test is skipped with a
 //! note, unless `CTVERIFY_REQUIRE_AWSCLI` is set (CI sets it).
@@ -103,9 +106,13 @@ fn t(s: &str) -> Timestamp {
 
 /// Every case: vectors × range/verbosity variants, plus error paths.
 fn cases() -> Vec<Case> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(repo().join("test-vectors/vectors"))
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
+    // The committed vectors, plus `$CTVERIFY_EXTRA_VECTORS` (e.g. random
+    // scenarios from `ctverify-test-vectors random`) when set.
+    let mut roots = vec![repo().join("test-vectors/vectors")];
+    roots.extend(std::env::var_os("CTVERIFY_EXTRA_VECTORS").map(PathBuf::from));
+    let mut dirs: Vec<PathBuf> = roots
+        .iter()
+        .flat_map(|r| std::fs::read_dir(r).unwrap().filter_map(|e| e.ok().map(|e| e.path())))
         .filter(|p| p.join("expected.json").is_file())
         .collect();
     dirs.sort();

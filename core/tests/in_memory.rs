@@ -2,6 +2,8 @@
 //! browser front end does), and checks that no mutation of a digest or log
 //! makes it panic or call tampered data `valid`.
 
+mod common;
+use common::Rng;
 use ctverify_core::keys::Keyring;
 use ctverify_core::logs::LogHasher;
 use ctverify_core::report::{NullSink, Report};
@@ -92,17 +94,6 @@ fn same_content(a: &[u8], b: &[u8]) -> bool {
         d.into_inner().is_empty().then_some(out)
     };
     matches!((inflate(a), inflate(b)), (Some(x), Some(y)) if x == y)
-}
-
-/// Deterministic xorshift, so failures reproduce.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 #[test]

@@ -75,6 +75,9 @@ fn parse_date(d: &str) -> Option<i64> {
 }
 
 fn parse_clock(tm: &str) -> Option<i64> {
+    if !tm.is_ascii() {
+        return None;
+    }
     let tm = match tm.find(['.', ',']) {
         Some(i) if tm[i + 1..].bytes().all(|b| b.is_ascii_digit()) && i + 1 < tm.len() => &tm[..i],
         Some(_) => return None,
@@ -119,5 +122,22 @@ mod tests {
         assert_eq!(p("10:30").as_deref(), Some("2030-06-15T10:30:00Z"));
         assert_eq!(p("not a date"), None);
         assert_eq!(p("2024-13-01"), None);
+    }
+
+    #[test]
+    fn never_panics_on_odd_text() {
+        for s in [
+            "2024-01-01Taé1",
+            "é",
+            "2024-01-01T",
+            "T",
+            "+05:00",
+            "2024-01-01 é:é",
+            "０１:０２",
+            "--",
+            "2024-01-01T10:00+é",
+        ] {
+            let _ = p(s);
+        }
     }
 }

@@ -166,10 +166,14 @@ fn arn_is_valid(arn: &str) -> bool {
             after.match_indices(":trail/").any(|(j, _)| {
                 let before = &after[..j];
                 let tail = &after[j + ":trail/".len()..];
-                before.len() >= 14 && tail.chars().next().is_some_and(|c| c != '\n') && {
-                    let (b, d) = before.split_at(before.len() - 13);
-                    d.starts_with(':') && d[1..].bytes().all(|c| c.is_ascii_digit()) && no_nl(b)
-                }
+                let bytes = before.as_bytes();
+                // `.+:\d{12}` at the end of `before`, checked on bytes first so
+                // that the split falls on the ASCII ':'.
+                bytes.len() >= 14
+                    && tail.chars().next().is_some_and(|c| c != '\n')
+                    && bytes[bytes.len() - 13] == b':'
+                    && bytes[bytes.len() - 12..].iter().all(u8::is_ascii_digit)
+                    && no_nl(&before[..before.len() - 13])
             })
         }
     })
@@ -897,6 +901,8 @@ mod tests {
         assert!(!arn_is_valid("arn:aws:s3:::bucket"));
         assert!(!arn_is_valid("arn:aws:cloudtrail:us-east-1:111122223333:trail/"));
         assert!(!arn_is_valid("xarn:aws:cloudtrail:us-east-1:111122223333:trail/demo"));
+        assert!(!arn_is_valid("arn:aws:cloudtrail:us-east-1:11112222333é:trail/demo"));
+        assert!(!arn_is_valid("arn:é:cloudtrail:éééééééééééééé:trail/x"));
     }
 
     #[test]
