@@ -45,6 +45,11 @@ fi
 step "core builds for wasm32-unknown-unknown"
 cargo build --locked -p ctverify-core --target wasm32-unknown-unknown
 
+step "random scenarios for the --compat differential test (fixed seed)"
+random_dir=target/compat-random
+cargo run --quiet --locked --release -p ctverify-test-vectors -- random --out "$random_dir" --count 40 --seed 7
+export CTVERIFY_EXTRA_VECTORS="$PWD/$random_dir"
+
 step "tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

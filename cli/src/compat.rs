@@ -7,7 +7,8 @@ use crate::local::LocalStore;
 use ctverify_core::compat::{
     self, ApiPublicKey, AwsError, CompatArgs, CompatSource, Console, SavedKey, StreamedLog, TrailInfo,
 };
-use ctverify_core::digest::{Digest, MAX_DIGEST_OBJECT};
+use ctverify_core::digest::{MAX_DIGEST_INFLATED, MAX_DIGEST_OBJECT};
+use ctverify_core::gzip::GzipDecoder;
 use ctverify_core::layout::DigestKeyName;
 use ctverify_core::time::Timestamp;
 use ctverify_core::verify::{Metadata, ReadFailure};
@@ -52,7 +53,8 @@ impl CompatSource for LocalSource {
         let name = arn.rsplit('/').next().unwrap_or("");
         let keys = self.keys().map_err(|e| e.text())?.to_vec();
         let ours: Vec<(String, DigestKeyName)> = keys
-            .into_iter()
+            .iter()
+            .cloned()
             .filter_map(|k| DigestKeyName::parse(&k).map(|n| (k, n)))
             .filter(|(_, n)| {
                 n.chain.trail == name
@@ -61,17 +63,28 @@ impl CompatSource for LocalSource {
             })
             .collect();
         let org = ours.iter().find_map(|(_, n)| n.chain.org.clone());
-        let (sample, prefix) = match ours.iter().find(|(_, n)| n.chain.org == org) {
-            Some((k, n)) => (
-                Some(k.clone()),
-                (!n.chain.prefix.is_empty()).then(|| n.chain.prefix.clone()),
-            ),
-            None => (None, None),
+        let prefix = ours
+            .iter()
+            .find(|(_, n)| n.chain.org == org)
+            .and_then(|(_, n)| (!n.chain.prefix.is_empty()).then(|| n.chain.prefix.clone()));
+        // The bucket the trail delivers to: the first of its digests that
+        // still names one (leniently read: a damaged digest must not hide it).
+        // Failing that, any digest of the copy: it is one bucket.
+        let read_bucket = |k: &str| {
+            self.store
+                .read_object(k, MAX_DIGEST_OBJECT)
+                .ok()
+                .and_then(|b| bucket_named_in(&b))
         };
-        let bucket = sample
-            .and_then(|k| self.store.read_object(&k, MAX_DIGEST_OBJECT).ok())
-            .and_then(|b| Digest::parse_object(&b).ok())
-            .map(|d| d.s3_bucket)
+        let bucket = ours
+            .iter()
+            .filter(|(_, n)| n.chain.org == org)
+            .find_map(|(k, _)| read_bucket(k))
+            .or_else(|| {
+                keys.iter()
+                    .filter(|k| DigestKeyName::parse(k).is_some())
+                    .find_map(|k| read_bucket(k))
+            })
             .unwrap_or_else(|| "unknown-bucket".into());
         self.org_id = org.clone();
         Ok(TrailInfo {
@@ -137,6 +150,31 @@ fn stream_log(store: &LocalStore, key: &str) -> Result<StreamedLog, AwsError> {
         Ok(h) => Ok(StreamedLog::from_hashed(&h)),
         Err(ReadFailure::NotFound | ReadFailure::Unsafe) => Err(AwsError::no_such_key()),
         Err(ReadFailure::Other(_)) => Err(denied("GetObject")),
+    }
+}
+
+/// `digestS3Bucket` of a digest object, read leniently: whatever the first
+/// gzip member inflates to before any error, parsed as JSON, or else
+/// scanned for the field (it comes early in every digest).
+fn bucket_named_in(object: &[u8]) -> Option<String> {
+    let mut decoder = GzipDecoder::new(MAX_DIGEST_INFLATED);
+    let mut inflated = Vec::new();
+    // An error may come after the field was inflated (a bad CRC, a flipped bit).
+    let _ = decoder.update(object, &mut |piece| inflated.extend_from_slice(piece));
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(&inflated) {
+        return value.get("digestS3Bucket")?.as_str().map(str::to_string);
+    }
+    let text = String::from_utf8_lossy(&inflated);
+    let after = text
+        .split_once("\"digestS3Bucket\"")?
+        .1
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
+    let mut stream = serde_json::Deserializer::from_str(after).into_iter::<serde_json::Value>();
+    match stream.next() {
+        Some(Ok(serde_json::Value::String(b))) => Some(b),
+        _ => None,
     }
 }
 

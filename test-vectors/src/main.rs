@@ -11,6 +11,9 @@
 //! `aws s3 sync` makes it, with `KEY.metadata.json` sidecars for S3 user
 //! metadata), the public keys and `expected.json` (arguments, verdict, exit
 //! code, the complete multiset of findings and how to run aws-cli on it).
+//!
+//! `random --out DIR [--count N] [--seed S]` writes random scenarios for
+//! differential fuzzing against aws-cli instead (see `random.rs`).
 
 mod bench;
 mod crypto;
@@ -19,6 +22,7 @@ mod json;
 mod model;
 mod output;
 mod prng;
+mod random;
 mod scenarios;
 mod time;
 
@@ -38,7 +42,7 @@ fn out_dir() -> Result<PathBuf> {
         match arg.as_str() {
             "--out" => out = PathBuf::from(args.next().context("--out needs a directory")?),
             "-h" | "--help" => {
-                println!("usage: ctverify-test-vectors [--out DIR] | bench-data --out DIR [--hours H] [--logs-per-digest N] [--log-mb M] | bound DIR");
+                println!("usage: ctverify-test-vectors [--out DIR] | bench-data --out DIR [--hours H] [--logs-per-digest N] [--log-mb M] | bound DIR | random --out DIR [--count N] [--seed S]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (usage: [--out DIR])"),
@@ -90,6 +94,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("bench-data") => return bench::bench_data(&args[1..], &keys),
         Some("bound") => return bench::bound(&args[1..]),
+        Some("random") => return random::random(&args[1..], &keys),
         _ => {}
     }
     let out = out_dir()?;

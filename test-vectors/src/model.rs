@@ -357,6 +357,13 @@ impl<'k> Scenario<'k> {
         }
     }
 
+    /// Reseeds the PRNG that fills log files (and their unique key
+    /// strings) from `label`, for scenarios whose name does not determine
+    /// their content (the random ones).
+    pub fn reseed(&mut self, label: &str) {
+        self.rng = SplitMix64::from_label(label);
+    }
+
     /// The test keys.
     pub fn keys(&self) -> &'k Keys {
         self.keys

@@ -134,19 +134,14 @@ impl PyPublicKey {
     /// `rsa.verify(message, signature, key)`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), PyRsaError> {
         let keylength = self.n.len();
-        let encrypted = strip_zeros(signature);
-        // core.encrypt_int: `if message > n: raise OverflowError(...)`
-        if (encrypted.len(), encrypted) > (self.n.len(), self.n.as_slice()) {
-            return Err(PyRsaError::Other(format!(
-                "The message {} is too long for n={}",
-                to_decimal(encrypted),
-                to_decimal(&self.n)
-            )));
-        }
-        let clearsig = if encrypted == self.n.as_slice() {
-            vec![0u8; keylength] // n^e mod n
+        // core.decrypt_int is a plain pow(s, e, n): no range check, so a
+        // signature >= n is reduced mod n (encrypt_int's OverflowError does
+        // not apply on this path).
+        let reduced = reduce_mod(strip_zeros(signature), &self.n);
+        let clearsig = if reduced.is_empty() {
+            vec![0u8; keylength] // 0^e mod n
         } else {
-            self.raw_public(encrypted).ok_or(PyRsaError::VerificationFailed)?
+            self.raw_public(&reduced).ok_or(PyRsaError::VerificationFailed)?
         };
         let (prefix, hash) = find_method_hash(&clearsig, message).ok_or(PyRsaError::VerificationFailed)?;
         let mut cleartext = prefix.to_vec();
@@ -235,26 +230,35 @@ fn find_method_hash(clearsig: &[u8], message: &[u8]) -> Option<(&'static [u8], V
     None
 }
 
-/// Decimal text of a big-endian unsigned integer (Python's `%i`).
-fn to_decimal(be: &[u8]) -> String {
-    let mut num: Vec<u8> = strip_zeros(be).to_vec();
-    if num.is_empty() {
-        return "0".into();
+/// `s mod n` for big-endian unsigned integers (leading zeros stripped).
+/// Only signatures of up to the key's length matter (longer ones fail the
+/// length check anyway), so `s < 256^len(n) <= 256 n` and a few hundred
+/// subtractions at most are needed; longer inputs are cut to that bound.
+fn reduce_mod(s: &[u8], n: &[u8]) -> Vec<u8> {
+    let greater_eq = |a: &[u8], b: &[u8]| (a.len(), a) >= (b.len(), b);
+    if s.len() > n.len() {
+        // Longer than the key: verify() rejects it by length whatever the
+        // value; keep it cheap.
+        return vec![1];
     }
-    let mut digits = Vec::new();
-    while !num.is_empty() {
-        let mut rem = 0u32;
-        for b in num.iter_mut() {
-            let cur = (rem << 8) | u32::from(*b);
-            *b = (cur / 10) as u8;
-            rem = cur % 10;
+    let mut cur = strip_zeros(s).to_vec();
+    while greater_eq(&cur, n) {
+        // cur -= n (big-endian, cur >= n)
+        let mut borrow = 0i16;
+        let offset = cur.len() - n.len();
+        for i in (0..cur.len()).rev() {
+            let sub = if i >= offset { i16::from(n[i - offset]) } else { 0 };
+            let mut v = i16::from(cur[i]) - sub - borrow;
+            borrow = 0;
+            if v < 0 {
+                v += 256;
+                borrow = 1;
+            }
+            cur[i] = v as u8;
         }
-        digits.push(b'0' + rem as u8);
-        let z = num.iter().position(|&x| x != 0).unwrap_or(num.len());
-        num.drain(..z);
+        cur = strip_zeros(&cur).to_vec();
     }
-    digits.reverse();
-    String::from_utf8(digits).unwrap_or_default()
+    cur
 }
 
 /// `binascii.unhexlify(s)`.
@@ -292,10 +296,12 @@ mod tests {
     }
 
     #[test]
-    fn decimal() {
-        assert_eq!(to_decimal(&[0x01, 0x00]), "256");
-        assert_eq!(to_decimal(&[0xff; 8]), u64::MAX.to_string());
-        assert_eq!(to_decimal(&[0, 0]), "0");
+    fn modulo() {
+        assert_eq!(reduce_mod(&[0x09, 0x00], &[0x01, 0x07]), vec![0xc8]); // 2304 mod 263 = 200
+        assert_eq!(reduce_mod(&[0x0e], &[0x07]), Vec::<u8>::new());
+        assert_eq!(reduce_mod(&[0x06], &[0x07]), vec![0x06]);
+        assert_eq!(reduce_mod(&[0xff, 0xff], &[0x01, 0x01]), Vec::<u8>::new()); // 65535 = 255 * 257
+        assert_eq!(reduce_mod(&[0xff, 0xfe], &[0xf0, 0x01]), vec![0x0f, 0xfd]);
     }
 
     #[test]
