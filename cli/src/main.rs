@@ -45,6 +45,9 @@ fn validate(args: &args::ValidateArgs) -> ExitCode {
     for warning in config.keyring.rejected() {
         eprintln!("ctverify: warning: public key skipped: {warning}");
     }
+    if config.keyring.is_empty() {
+        eprintln!("ctverify: warning: no usable public key: no digest can be verified (digest_key_unknown)");
+    }
     let outcome = match run::run(&config) {
         Ok(o) => o,
         Err(e) => return fail(&e),

@@ -29,9 +29,6 @@ pub enum KeyFileError {
     /// Neither list-public-keys JSON, PEM nor DER.
     #[error("{0}: not a public-key list (list-public-keys JSON), PEM or DER key: {1}")]
     Unrecognized(String, String),
-    /// The file parsed but holds no key entry at all.
-    #[error("{0}: no public key in the file")]
-    Empty(String),
 }
 
 /// One usable public key.
@@ -109,7 +106,7 @@ impl Keyring {
         if bytes.len() > MAX_KEY_FILE {
             return Err(KeyFileError::TooLarge(name.to_string()));
         }
-        let before = (self.len(), self.rejected.len());
+        let before = self.len();
         let trimmed = trim_ascii(bytes);
         if trimmed.starts_with(b"{") || trimmed.starts_with(b"[") {
             let value: Value =
@@ -124,12 +121,9 @@ impl Keyring {
         } else {
             self.add_bare_der(name, bytes);
         }
-        // Entries that were rejected are reported through `rejected()`: the
-        // digests that need them are then `digest_key_unknown`, in a report.
-        match (self.len() - before.0, self.rejected.len() - before.1) {
-            (0, 0) => Err(KeyFileError::Empty(name.to_string())),
-            (n, _) => Ok(n),
-        }
+        // An empty list, or entries that were rejected (see `rejected()`),
+        // is not an error: digests that need a key get `digest_key_unknown`.
+        Ok(self.len() - before)
     }
 
     /// Finds the key for `fingerprint` that may have signed at `at`.
