@@ -205,182 +205,49 @@ fn cases() -> Vec<Case> {
             });
         }
     }
-    // Error paths and argument handling, on the clean vector.
+    // Error paths and argument handling, on the clean vector. `ARN` in an
+    // argument line stands for the trail's ARN.
     let dir = repo().join("test-vectors/vectors/clean_chain_valid");
+    let org_dir = repo().join("test-vectors/vectors/org_trail_valid");
     let arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/demo";
     let trail = json!({"arn": arn, "bucket": "ctv-test-bucket", "prefix": null, "org_id": null});
     let org_trail = json!({"arn": arn, "bucket": "ctv-test-bucket", "prefix": null, "org_id": "o-abc123def4"});
-    let mut extra_in = |dir: &Path, name: &str, args: &[&str], region: Option<&str>, trail: &Value| {
+    let errors: [(&str, &Path, &Value, &str, Option<&str>); 14] = [
+        // An organization trail (digests under AWSLogs/o-…/) without --account-id.
+        ("org-without-account", &org_dir, &org_trail, "--trail-arn ARN --start-time 2024-03-01 --region us-east-1", None),
+        ("missing-start", &dir, &trail, "--trail-arn ARN --region us-east-1", None),
+        ("missing-both", &dir, &trail, "--region us-east-1", None),
+        ("bad-date", &dir, &trail, "--trail-arn ARN --start-time yesterday-ish --region us-east-1", None),
+        ("reversed", &dir, &trail, "--trail-arn ARN --start-time 2024-03-02 --end-time 2024-03-01 --region us-east-1", None),
+        ("no-region", &dir, &trail, "--trail-arn ARN --start-time 2024-03-01", None),
+        ("env-region", &dir, &trail, "--trail-arn ARN --start-time 2024-03-01 --end-time 2024-03-01T06:00:00Z", Some("us-east-1")),
+        ("bad-arn", &dir, &trail, "--trail-arn arn:aws:s3:::bucket --start-time 2024-03-01 --region us-east-1", None),
+        (
+            "offset-discarded",
+            &dir,
+            &trail,
+            "--trail-arn ARN --start-time 2024-03-01T01:17:28+05:00 --end-time 2024-03-01T04:00:00 --region us-east-1 --verbose",
+            None,
+        ),
+        ("date-only", &dir, &trail, "--trail-arn ARN --start-time 2024-03-01 --end-time 2024-03-02 --region us-east-1", None),
+        ("empty-range", &dir, &trail, "--trail-arn ARN --start-time 2024-02-01 --end-time 2024-02-02 --region us-east-1", None),
+        ("no-keys-in-window", &dir, &trail, "--trail-arn ARN --start-time 2020-01-01 --end-time 2020-01-02 --region us-east-1", None),
+        ("other-region", &dir, &trail, "--trail-arn ARN --start-time 2024-03-01 --end-time 2024-03-02 --region eu-west-1", None),
+        ("equal-times", &dir, &trail, "--trail-arn ARN --start-time 2024-03-01T02:17:28Z --end-time 2024-03-01T02:17:28Z --region us-east-1 --verbose", None),
+    ];
+    for (name, dir, trail, line, region) in errors {
         out.push(Case {
             name: format!("errors/{name}"),
             dir: dir.to_path_buf(),
             public_keys: vec![dir.join("public-keys.json")],
             trail: trail.clone(),
-            args: args.iter().map(|a| a.to_string()).collect(),
+            args: line
+                .split_whitespace()
+                .map(|a| if a == "ARN" { arn.to_string() } else { a.to_string() })
+                .collect(),
             env_region: region.map(str::to_string),
         });
-    };
-    // An organization trail (its digests sit under AWSLogs/o-…/) without --account-id.
-    let org_dir = repo().join("test-vectors/vectors/org_trail_valid");
-    extra_in(
-        &org_dir,
-        "org-without-account",
-        &[
-            "--trail-arn",
-            arn,
-            "--start-time",
-            "2024-03-01",
-            "--region",
-            "us-east-1",
-        ],
-        None,
-        &org_trail,
-    );
-    let mut extra =
-        |name: &str, args: &[&str], region: Option<&str>, trail: &Value| extra_in(&dir, name, args, region, trail);
-    extra(
-        "missing-start",
-        &["--trail-arn", arn, "--region", "us-east-1"],
-        None,
-        &trail,
-    );
-    extra("missing-both", &["--region", "us-east-1"], None, &trail);
-    extra(
-        "bad-date",
-        &[
-            "--trail-arn",
-            arn,
-            "--start-time",
-            "yesterday-ish",
-            "--region",
-            "us-east-1",
-        ],
-        None,
-        &trail,
-    );
-    extra(
-        "reversed",
-        &[
-            "--trail-arn",
-            arn,
-            "--start-time",
-            "2024-03-02",
-            "--end-time",
-            "2024-03-01",
-            "--region",
-            "us-east-1",
-        ],
-        None,
-        &trail,
-    );
-    extra(
-        "no-region",
-        &["--trail-arn", arn, "--start-time", "2024-03-01"],
-        None,
-        &trail,
-    );
-    extra(
-        "env-region",
-        &[
-            "--trail-arn",
-            arn,
-            "--start-time",
-            "2024-03-01",
-            "--end-time",
-            "2024-03-01T06:00:00Z",
-        ],
-        Some("us-east-1"),
-        &trail,
-    );
-    extra(
-        "bad-arn",
-        &[
-            "--trail-arn",
-            "arn:aws:s3:::bucket",
-            "--start-time",
-            "2024-03-01",
-            "--region",
-            "us-east-1",
-        ],
-        None,
-        &trail,
-    );
-    extra(
-        "offset-discarded",
-        &[
-            "--trail-arn",
-            arn,
-            "--start-time",
-            "2024-03-01T01:17:28+05:00",
-            "--end-time",
-            "2024-03-01T04:00:00",
-            "--region",
-            "us-east-1",
-            "--verbose",
-        ],
-        None,
-        &trail,
-    );
-    extra(
-        "date-only",
-        &[
-            "--trail-arn",
-            arn,
-            "--start-time",
-            "2024-03-01",
-            "--end-time",
-            "2024-03-02",
-            "--region",
-            "us-east-1",
-        ],
-        None,
-        &trail,
-    );
-    extra(
-        "empty-range",
-        &[
-            "--trail-arn",
-            arn,
-            "--start-time",
-            "2024-02-01",
-            "--end-time",
-            "2024-02-02",
-            "--region",
-            "us-east-1",
-        ],
-        None,
-        &trail,
-    );
-    extra(
-        "no-keys-in-window",
-        &[
-            "--trail-arn",
-            arn,
-            "--start-time",
-            "2020-01-01",
-            "--end-time",
-            "2020-01-02",
-            "--region",
-            "us-east-1",
-        ],
-        None,
-        &trail,
-    );
-    extra(
-        "other-region",
-        &[
-            "--trail-arn",
-            arn,
-            "--start-time",
-            "2024-03-01",
-            "--end-time",
-            "2024-03-02",
-            "--region",
-            "eu-west-1",
-        ],
-        None,
-        &trail,
-    );
+    }
     out
 }
 
