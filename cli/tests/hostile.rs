@@ -218,3 +218,86 @@ fn help_explains_every_flag() {
     }
     assert!(!help.contains("--now"), "--now is for tests only");
 }
+
+#[test]
+fn a_requested_region_without_digests_is_a_gap_not_valid() {
+    let dir = sample();
+    let (bucket, keys) = (dir.join("bucket"), dir.join("public-keys.json"));
+    let base = [
+        "validate",
+        "--local",
+        bucket.to_str().unwrap(),
+        "--public-keys",
+        keys.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    let regions = ["--region", "us-east-1", "--region", "eu-west-1"];
+    let out = ctverify(&[&base[..], &regions[..]].concat());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), report["verdict"].as_str()),
+        (Some(2), Some("incomplete")),
+        "{report}"
+    );
+    let gaps: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "coverage_gap")
+        .collect();
+    assert_eq!(gaps.len(), 1, "{report}");
+    assert!(gaps[0]["object"]
+        .as_str()
+        .unwrap()
+        .ends_with("/AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/"));
+    assert_eq!(gaps[0]["start"], report["requested"]["start"]);
+    // --allow-gaps still reports it, but the verdict is valid.
+    let out = ctverify(&[&base[..], &regions[..], &["--allow-gaps"][..]].concat());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (out.status.code(), report["verdict"].as_str()),
+        (Some(0), Some("valid"))
+    );
+    // Only the region that exists: valid.
+    let out = ctverify(&[&base[..], &["--region", "us-east-1"][..]].concat());
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_chain_with_no_digest_near_an_explicit_range_is_a_gap() {
+    // Two chains whose digests all end hours before the requested range:
+    // each chain reports the range as uncovered (none is skipped silently).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/vectors/multi_region_valid");
+    let (bucket, keys) = (dir.join("bucket"), dir.join("public-keys.json"));
+    let out = ctverify(&[
+        "validate",
+        "--local",
+        bucket.to_str().unwrap(),
+        "--public-keys",
+        keys.to_str().unwrap(),
+        "--format",
+        "json",
+        "--start-time",
+        "2024-03-01T09:30:00Z",
+        "--end-time",
+        "2024-03-01T10:00:00Z",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let gaps: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "coverage_gap")
+        .map(|f| f["object"].as_str().unwrap())
+        .collect();
+    assert!(
+        gaps.iter().any(|o| o.ends_with("/CloudTrail-Digest/us-east-1/")),
+        "{report}"
+    );
+    assert!(
+        gaps.iter().any(|o| o.ends_with("/CloudTrail-Digest/us-west-2/")),
+        "{report}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{report}");
+}

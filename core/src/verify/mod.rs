@@ -407,6 +407,23 @@ impl Analysis {
                 .filter(|&i| &entries[i].name.chain == chain)
                 .collect();
             if idx.is_empty() {
+                // Digests exist, but none near the explicit range: nothing
+                // vouches for it in this chain.
+                if let (Some(start), Some(end)) = (opts.start, opts.end) {
+                    any_chain = true;
+                    a.requested = Some(Interval { start, end });
+                    let due = end.min(opts.now.add_secs(-NOT_YET_DUE));
+                    if start < due {
+                        let f = Finding::interval(
+                            Kind::CoverageGap,
+                            ObjectRef::new(&a.bucket, chain.digest_folder()),
+                            start,
+                            due,
+                            format!("no digest of {} in or near the requested range", chain.describe()),
+                        );
+                        a.emit(f, sink);
+                    }
+                }
                 continue;
             }
             any_chain = true;
@@ -428,6 +445,8 @@ impl Analysis {
                 );
                 a.emit(f, sink);
             }
+        } else {
+            a.absent_regions(plan, opts, sink);
         }
         a.jobs = jobs
             .into_iter()
@@ -438,6 +457,61 @@ impl Analysis {
             })
             .collect();
         Ok(a)
+    }
+
+    /// Regions asked for with `--region` that a validated account root has
+    /// no digest for: nothing vouches for them, so the whole requested range
+    /// is a coverage gap there (never a silent `valid`).
+    fn absent_regions(&mut self, plan: &Plan, opts: &Options, sink: &mut dyn Sink) {
+        let Some(range) = self.requested else { return };
+        let due = range.end.min(opts.now.add_secs(-NOT_YET_DUE));
+        if range.start >= due {
+            return;
+        }
+        let roots: BTreeSet<(&str, Option<&str>, &str)> = plan
+            .selected
+            .iter()
+            .map(|c| (c.prefix.as_str(), c.org.as_deref(), c.account.as_str()))
+            .collect();
+        let mut gaps = vec![];
+        for (prefix, org, account) in roots {
+            for region in &opts.regions {
+                let delivered = plan.selected.iter().any(|c| {
+                    (c.prefix.as_str(), c.org.as_deref(), c.account.as_str()) == (prefix, org, account)
+                        && &c.region == region
+                });
+                if delivered {
+                    continue;
+                }
+                let chain = ChainId {
+                    prefix: prefix.to_string(),
+                    org: org.map(str::to_string),
+                    account: account.to_string(),
+                    region: region.clone(),
+                    trail: opts
+                        .trail
+                        .as_ref()
+                        .map_or_else(|| "(any)".to_string(), |t| t.name.clone()),
+                    home_region: opts
+                        .trail
+                        .as_ref()
+                        .map_or_else(|| "(any)".to_string(), |t| t.home_region.clone()),
+                };
+                gaps.push(Finding::interval(
+                    Kind::CoverageGap,
+                    ObjectRef::new(&self.bucket, chain.digest_folder()),
+                    range.start,
+                    due,
+                    format!(
+                        "--region {region} was requested but no digest of {} was found",
+                        chain.describe()
+                    ),
+                ));
+            }
+        }
+        for f in gaps {
+            self.emit(f, sink);
+        }
     }
 
     /// The bucket name findings use.
