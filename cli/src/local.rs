@@ -8,9 +8,11 @@ use anyhow::{Context, Result};
 use ctverify_core::layout::safe_segments;
 use ctverify_core::logs::{HashedLog, LogHasher};
 use ctverify_core::verify::{Metadata, ReadFailure};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Suffix of metadata sidecars.
 pub const SIDECAR: &str = ".metadata.json";
@@ -19,6 +21,9 @@ pub const SIDECAR: &str = ".metadata.json";
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// Resolved directories (after symlinks), checked to be inside `root`:
+    /// logs share a few date folders, so each is resolved once.
+    dirs: Arc<Mutex<HashMap<PathBuf, Result<PathBuf, ReadFailure>>>>,
 }
 
 impl LocalStore {
@@ -30,7 +35,10 @@ impl LocalStore {
         if !root.is_dir() {
             anyhow::bail!("--local {}: not a directory", dir.display());
         }
-        Ok(LocalStore { root })
+        Ok(LocalStore {
+            root,
+            dirs: Arc::default(),
+        })
     }
 
     /// Every object key under the root (regular files only; symlinks and
@@ -58,16 +66,38 @@ impl LocalStore {
         Ok(keys)
     }
 
-    /// The path of `key`, if it is safe to read.
+    /// The path of `key`, if it is safe to read: its directory resolves
+    /// (after symlinks) inside the root, and so does the file if it is a
+    /// symlink itself.
     fn path(&self, key: &str) -> Result<PathBuf, ReadFailure> {
         let segments = safe_segments(key).ok_or(ReadFailure::Unsafe)?;
-        let mut path = self.root.clone();
-        path.extend(segments);
+        let (file, folders) = segments.split_last().ok_or(ReadFailure::Unsafe)?;
+        let mut dir = self.root.clone();
+        dir.extend(folders);
+        let path = self.real_dir(dir)?.join(file);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => self.inside(&path),
+            Ok(_) => Ok(path),
+            Err(e) => Err(io_failure(e)),
+        }
+    }
+
+    fn real_dir(&self, dir: PathBuf) -> Result<PathBuf, ReadFailure> {
+        let mut cache = self.dirs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(known) = cache.get(&dir) {
+            return known.clone();
+        }
+        let resolved = self.inside(&dir);
+        cache.insert(dir, resolved.clone());
+        resolved
+    }
+
+    /// `path` after symlinks, if that is inside the root.
+    fn inside(&self, path: &Path) -> Result<PathBuf, ReadFailure> {
         match path.canonicalize() {
             Ok(real) if real.starts_with(&self.root) => Ok(real),
             Ok(_) => Err(ReadFailure::Unsafe),
-            Err(e) if e.kind() == ErrorKind::NotFound => Err(ReadFailure::NotFound),
-            Err(e) => Err(ReadFailure::Other(e.to_string())),
+            Err(e) => Err(io_failure(e)),
         }
     }
 
@@ -98,11 +128,19 @@ impl LocalStore {
     /// Streams `key` through gunzip + SHA-256 in 256 KiB reads (never whole
     /// in memory); stops reading at the first gzip error.
     pub fn hash_log(&self, key: &str) -> Result<HashedLog, ReadFailure> {
+        thread_local! {
+            // One read buffer per worker thread, not one per log: logs are
+            // often small and many.
+            static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 256 * 1024]);
+        }
         let mut file = self.open_object(key)?;
+        BUF.with_borrow_mut(|buf| Self::hash_stream(&mut file, buf))
+    }
+
+    fn hash_stream(file: &mut File, buf: &mut [u8]) -> Result<HashedLog, ReadFailure> {
         let mut hasher = LogHasher::new();
-        let mut buf = vec![0u8; 256 * 1024];
         loop {
-            let n = match file.read(&mut buf) {
+            let n = match file.read(buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,

@@ -301,3 +301,20 @@ fn a_chain_with_no_digest_near_an_explicit_range_is_a_gap() {
     );
     assert_eq!(out.status.code(), Some(2), "{report}");
 }
+
+#[test]
+fn a_symlinked_folder_out_of_the_copy_is_never_followed() {
+    let dir = scratch("dirlink");
+    let log = files(&dir.join("bucket"), "_CloudTrail_")[0].clone();
+    let folder = log.parent().unwrap().to_path_buf();
+    // The folder outside holds the genuine logs: if followed, they would verify.
+    let outside = dir.join("outside-folder");
+    std::fs::rename(&folder, &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, &folder).unwrap();
+    let (code, report) = validate_json(&dir);
+    let name = log.file_name().unwrap().to_str().unwrap();
+    assert_eq!(kinds_for(&report, name), ["read_error"], "{report}");
+    assert_eq!(report["summary"]["logs"]["valid"], 0, "{report}");
+    assert_eq!(code, 2);
+    std::fs::remove_dir_all(dir).unwrap();
+}
