@@ -56,9 +56,15 @@ fn ctverify(args: &[&str]) -> Output {
 }
 
 fn validate_json(dir: &Path) -> (i32, Value) {
+    validate_json_with(dir, &[])
+}
+
+/// `ctverify validate --local DIR/bucket --public-keys DIR/public-keys.json
+/// --format json EXTRA...`: exit code and report.
+fn validate_json_with(dir: &Path, extra: &[&str]) -> (i32, Value) {
     let bucket = dir.join("bucket");
     let keys = dir.join("public-keys.json");
-    let out = ctverify(&[
+    let base = [
         "validate",
         "--local",
         bucket.to_str().unwrap(),
@@ -66,7 +72,8 @@ fn validate_json(dir: &Path) -> (i32, Value) {
         keys.to_str().unwrap(),
         "--format",
         "json",
-    ]);
+    ];
+    let out = ctverify(&[&base[..], extra].concat());
     let report =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap(), report)
@@ -221,25 +228,9 @@ fn help_explains_every_flag() {
 
 #[test]
 fn a_requested_region_without_digests_is_a_gap_not_valid() {
-    let dir = sample();
-    let (bucket, keys) = (dir.join("bucket"), dir.join("public-keys.json"));
-    let base = [
-        "validate",
-        "--local",
-        bucket.to_str().unwrap(),
-        "--public-keys",
-        keys.to_str().unwrap(),
-        "--format",
-        "json",
-    ];
     let regions = ["--region", "us-east-1", "--region", "eu-west-1"];
-    let out = ctverify(&[&base[..], &regions[..]].concat());
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (out.status.code(), report["verdict"].as_str()),
-        (Some(2), Some("incomplete")),
-        "{report}"
-    );
+    let (code, report) = validate_json_with(&sample(), &regions);
+    assert_eq!((code, report["verdict"].as_str()), (2, Some("incomplete")), "{report}");
     let gaps: Vec<&Value> = report["findings"]
         .as_array()
         .unwrap()
@@ -253,15 +244,10 @@ fn a_requested_region_without_digests_is_a_gap_not_valid() {
         .ends_with("/AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/"));
     assert_eq!(gaps[0]["start"], report["requested"]["start"]);
     // --allow-gaps still reports it, but the verdict is valid.
-    let out = ctverify(&[&base[..], &regions[..], &["--allow-gaps"][..]].concat());
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (out.status.code(), report["verdict"].as_str()),
-        (Some(0), Some("valid"))
-    );
+    let (code, report) = validate_json_with(&sample(), &[&regions[..], &["--allow-gaps"][..]].concat());
+    assert_eq!((code, report["verdict"].as_str()), (0, Some("valid")));
     // Only the region that exists: valid.
-    let out = ctverify(&[&base[..], &["--region", "us-east-1"][..]].concat());
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(validate_json_with(&sample(), &["--region", "us-east-1"]).0, 0);
 }
 
 #[test]
@@ -269,21 +255,13 @@ fn a_chain_with_no_digest_near_an_explicit_range_is_a_gap() {
     // Two chains whose digests all end hours before the requested range:
     // each chain reports the range as uncovered (none is skipped silently).
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/vectors/multi_region_valid");
-    let (bucket, keys) = (dir.join("bucket"), dir.join("public-keys.json"));
-    let out = ctverify(&[
-        "validate",
-        "--local",
-        bucket.to_str().unwrap(),
-        "--public-keys",
-        keys.to_str().unwrap(),
-        "--format",
-        "json",
+    let range = [
         "--start-time",
         "2024-03-01T09:30:00Z",
         "--end-time",
         "2024-03-01T10:00:00Z",
-    ]);
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    ];
+    let (code, report) = validate_json_with(&dir, &range);
     let gaps: Vec<&str> = report["findings"]
         .as_array()
         .unwrap()
@@ -299,7 +277,7 @@ fn a_chain_with_no_digest_near_an_explicit_range_is_a_gap() {
         gaps.iter().any(|o| o.ends_with("/CloudTrail-Digest/us-west-2/")),
         "{report}"
     );
-    assert_eq!(out.status.code(), Some(2), "{report}");
+    assert_eq!(code, 2, "{report}");
 }
 
 #[test]

@@ -412,17 +412,8 @@ impl Analysis {
                 if let (Some(start), Some(end)) = (opts.start, opts.end) {
                     any_chain = true;
                     a.requested = Some(Interval { start, end });
-                    let due = end.min(opts.now.add_secs(-NOT_YET_DUE));
-                    if start < due {
-                        let f = Finding::interval(
-                            Kind::CoverageGap,
-                            ObjectRef::new(&a.bucket, chain.digest_folder()),
-                            start,
-                            due,
-                            format!("no digest of {} in or near the requested range", chain.describe()),
-                        );
-                        a.emit(f, sink);
-                    }
+                    let message = format!("no digest of {} in or near the requested range", chain.describe());
+                    a.range_gap(chain.digest_folder(), Interval { start, end }, opts.now, message, sink);
                 }
                 continue;
             }
@@ -434,17 +425,8 @@ impl Analysis {
                 return Err(RunError::NoDigests);
             };
             a.requested = Some(Interval { start, end });
-            let due = end.min(opts.now.add_secs(-NOT_YET_DUE));
-            if start < due {
-                let f = Finding::interval(
-                    Kind::CoverageGap,
-                    format!("s3://{}/", a.bucket),
-                    start,
-                    due,
-                    "no digest of the selected trails was found: nothing vouches for this period",
-                );
-                a.emit(f, sink);
-            }
+            let message = "no digest of the selected trails was found: nothing vouches for this period".to_string();
+            a.range_gap(String::new(), Interval { start, end }, opts.now, message, sink);
         } else {
             a.absent_regions(plan, opts, sink);
         }
@@ -464,16 +446,11 @@ impl Analysis {
     /// is a coverage gap there (never a silent `valid`).
     fn absent_regions(&mut self, plan: &Plan, opts: &Options, sink: &mut dyn Sink) {
         let Some(range) = self.requested else { return };
-        let due = range.end.min(opts.now.add_secs(-NOT_YET_DUE));
-        if range.start >= due {
-            return;
-        }
         let roots: BTreeSet<(&str, Option<&str>, &str)> = plan
             .selected
             .iter()
             .map(|c| (c.prefix.as_str(), c.org.as_deref(), c.account.as_str()))
             .collect();
-        let mut gaps = vec![];
         for (prefix, org, account) in roots {
             for region in &opts.regions {
                 let delivered = plan.selected.iter().any(|c| {
@@ -497,20 +474,25 @@ impl Analysis {
                         .as_ref()
                         .map_or_else(|| "(any)".to_string(), |t| t.home_region.clone()),
                 };
-                gaps.push(Finding::interval(
-                    Kind::CoverageGap,
-                    ObjectRef::new(&self.bucket, chain.digest_folder()),
-                    range.start,
-                    due,
-                    format!(
-                        "--region {region} was requested but no digest of {} was found",
-                        chain.describe()
-                    ),
-                ));
+                let message = format!(
+                    "--region {region} was requested but no digest of {} was found",
+                    chain.describe()
+                );
+                self.range_gap(chain.digest_folder(), range, opts.now, message, sink);
             }
         }
-        for f in gaps {
-            self.emit(f, sink);
+    }
+
+    /// A coverage gap over the whole of `range` (up to what is due by `now`)
+    /// for `folder` (a digest folder, or empty for the whole bucket).
+    fn range_gap(&mut self, folder: String, range: Interval, now: Timestamp, message: String, sink: &mut dyn Sink) {
+        let due = range.end.min(now.add_secs(-NOT_YET_DUE));
+        if range.start < due {
+            let object = ObjectRef::new(&self.bucket, folder);
+            self.emit(
+                Finding::interval(Kind::CoverageGap, object, range.start, due, message),
+                sink,
+            );
         }
     }
 
