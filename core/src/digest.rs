@@ -105,7 +105,9 @@ impl Digest {
     /// Parses the inflated digest bytes.
     pub fn parse_inflated(inflated: &[u8]) -> Result<Digest, DigestFormatError> {
         let raw_sha256: [u8; 32] = Sha256::digest(inflated).into();
-        let value: Value = serde_json::from_slice(inflated).map_err(|e| DigestFormatError::Json(e.to_string()))?;
+        // Strict: a duplicated key is malformed, never "last one wins".
+        let value: Value =
+            crate::strict_json::from_slice(inflated).map_err(|e| DigestFormatError::Json(e.to_string()))?;
         let obj = value
             .as_object()
             .ok_or_else(|| field("(top level)", "must be a JSON object"))?;

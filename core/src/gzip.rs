@@ -130,6 +130,13 @@ impl GzipDecoder {
         }
     }
 
+    /// Changes the inflated-size limit (a budget that grows with the input,
+    /// see [`crate::logs::LogBudget`]). Bytes already inflated are not
+    /// re-checked until more are produced.
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
+    }
+
     /// Bytes inflated so far.
     pub fn inflated(&self) -> u64 {
         self.inflated

@@ -215,6 +215,59 @@ impl LogKeyName {
     }
 }
 
+/// Where an object in a trail's log folder falls in time, as far as its key
+/// says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogPlace {
+    /// A well-formed log name: its minute-precision timestamp.
+    Named(Timestamp),
+    /// An off-pattern name in a `YYYY/MM/DD/` date folder: that day's start.
+    Day(Timestamp),
+    /// An off-pattern object with no date folder.
+    Undated,
+}
+
+/// The log folders (`…/CloudTrail/REGION/`) that `key` could lie in: one per
+/// `CloudTrail` segment followed by a further segment and more of the key.
+pub fn candidate_log_folders(key: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(pos) = key[from..].find("CloudTrail/") {
+        let at = from + pos;
+        from = at + "CloudTrail/".len();
+        if at != 0 && !key[..at].ends_with('/') {
+            continue;
+        }
+        if let Some(slash) = key[from..].find('/') {
+            let end = from + slash + 1;
+            if slash > 0 && end < key.len() {
+                out.push(&key[..end]);
+            }
+        }
+    }
+    out
+}
+
+/// Where an object `key` inside the log folder `folder` falls in time.
+/// `folder` must be a prefix of `key`.
+pub fn log_place(key: &str, folder: &str) -> LogPlace {
+    if let Some(n) = LogKeyName::parse(key).filter(|n| n.folder == folder) {
+        return LogPlace::Named(n.time);
+    }
+    let rest = key.get(folder.len()..).unwrap_or_default();
+    let mut parts = rest.splitn(4, '/');
+    let (Some(y), Some(m), Some(d), Some(_)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return LogPlace::Undated;
+    };
+    if !(all_digits(y, 4) && all_digits(m, 2) && all_digits(d, 2)) {
+        return LogPlace::Undated;
+    }
+    match Timestamp::parse_key_form(&format!("{y}{m}{d}T000000Z")) {
+        Some(t) => LogPlace::Day(t),
+        None => LogPlace::Undated,
+    }
+}
+
 /// The path segments of `key` when it is safe to map onto a local copy of
 /// the bucket: no `.`/`..` segments, no NUL or backslash. Empty segments
 /// (`a//b`, a leading `/`) are dropped, as `aws s3 sync` writes `a//b` to

@@ -30,6 +30,7 @@ pub mod layout;
 pub mod logs;
 pub mod report;
 pub mod signature;
+pub mod strict_json;
 pub mod time;
 pub mod verify;
 

@@ -5,9 +5,43 @@
 use crate::gzip::{GzipDecoder, GzipEnd, GzipError, TruncatedAt};
 use sha2::{Digest as _, Sha256};
 
-/// Largest uncompressed log accepted (real logs are far below 1 GiB); the
-/// limit turns a decompression bomb into a finding instead of hours of work.
-pub const MAX_LOG_INFLATED: u64 = 16 * 1024 * 1024 * 1024;
+/// Default largest uncompressed log (real CloudTrail logs are far below it).
+pub const MAX_LOG_INFLATED: u64 = 2 * 1024 * 1024 * 1024;
+/// Default largest inflation ratio of a log (CloudTrail JSON compresses
+/// about 10:1; a run of zeros about 1000:1).
+pub const MAX_LOG_RATIO: u64 = 100;
+/// Inflated bytes always allowed on top of the ratio (tiny logs).
+pub const LOG_RATIO_GRACE: u64 = 64 * 1024;
+
+/// How much inflating a log may cost. A log over budget is not judged at
+/// all: it is unverifiable (`read_error`), neither valid nor tampered. The
+/// ratio bounds the total work by the size of the input: a 100 MB folder of
+/// decompression bombs costs at most `100 MB × max_ratio` of inflating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogBudget {
+    /// Largest uncompressed size of one log.
+    pub max_inflated: u64,
+    /// Largest ratio of uncompressed to compressed bytes (plus
+    /// [`LOG_RATIO_GRACE`]), checked as the log streams in.
+    pub max_ratio: u64,
+}
+
+impl Default for LogBudget {
+    fn default() -> Self {
+        LogBudget {
+            max_inflated: MAX_LOG_INFLATED,
+            max_ratio: MAX_LOG_RATIO,
+        }
+    }
+}
+
+impl LogBudget {
+    /// The inflated bytes allowed after `compressed` input bytes.
+    pub fn allowed(&self, compressed: u64) -> u64 {
+        let by_ratio = compressed.saturating_mul(self.max_ratio).saturating_add(LOG_RATIO_GRACE);
+        by_ratio.min(self.max_inflated)
+    }
+}
 
 /// Incremental hasher for one log object.
 #[derive(Debug)]
@@ -16,6 +50,7 @@ pub struct LogHasher {
     sha: Sha256,
     error: Option<GzipError>,
     compressed: u64,
+    budget: LogBudget,
 }
 
 /// What hashing a log produced.
@@ -39,19 +74,28 @@ impl Default for LogHasher {
 }
 
 impl LogHasher {
-    /// A hasher with the default inflated-size limit.
+    /// A hasher with the default [`LogBudget`].
     pub fn new() -> Self {
-        Self::with_limit(MAX_LOG_INFLATED)
+        Self::with_budget(LogBudget::default())
     }
 
-    /// A hasher that stops after `limit` inflated bytes.
-    pub fn with_limit(limit: u64) -> Self {
+    /// A hasher that stops once the log costs more than `budget`.
+    pub fn with_budget(budget: LogBudget) -> Self {
         LogHasher {
-            gzip: GzipDecoder::new(limit),
+            gzip: GzipDecoder::new(budget.allowed(0)),
             sha: Sha256::new(),
             error: None,
             compressed: 0,
+            budget,
         }
+    }
+
+    /// A hasher that stops after `limit` inflated bytes (no ratio limit).
+    pub fn with_limit(limit: u64) -> Self {
+        Self::with_budget(LogBudget {
+            max_inflated: limit,
+            max_ratio: u64::MAX,
+        })
     }
 
     /// Feeds the next chunk of the compressed object. After a gzip error the
@@ -61,6 +105,7 @@ impl LogHasher {
         if self.error.is_some() {
             return;
         }
+        self.gzip.set_limit(self.budget.allowed(self.compressed));
         let sha = &mut self.sha;
         if let Err(e) = self.gzip.update(chunk, &mut |piece| sha.update(piece)) {
             self.error = Some(e);
@@ -95,6 +140,8 @@ pub enum LogJudgement {
     Valid,
     /// Framing or compression problem (the message says which).
     Malformed(String),
+    /// Inflating it would cost more than the [`LogBudget`]: not judged.
+    OverBudget(String),
     /// Well-formed, but the content hash differs.
     Modified {
         /// SHA-256 actually computed.
@@ -106,6 +153,10 @@ impl HashedLog {
     /// Strict mode: any framing problem is `Malformed`, checked before the hash.
     pub fn judge(&self, expected: &[u8; 32]) -> LogJudgement {
         match &self.end {
+            Err(GzipError::TooLarge(limit)) => LogJudgement::OverBudget(format!(
+                "log inflates beyond the budget ({limit} bytes after {} compressed bytes; see --max-log-bytes and --max-log-ratio)",
+                self.compressed
+            )),
             Err(e) => LogJudgement::Malformed(e.to_string()),
             Ok(GzipEnd::Truncated { stage }) => LogJudgement::Malformed(match stage {
                 TruncatedAt::Header if self.compressed == 0 => "empty object, not gzip".to_string(),
@@ -163,11 +214,35 @@ mod tests {
     }
 
     #[test]
-    fn bomb_is_malformed() {
+    fn bomb_is_over_budget_not_malformed() {
         let z = gz(&vec![b'a'; 5_000_000]);
         let mut h = LogHasher::with_limit(1_000_000);
         h.update(&z);
         assert!(h.failed());
-        assert!(matches!(h.finish().judge(&[0; 32]), LogJudgement::Malformed(_)));
+        assert!(matches!(h.finish().judge(&[0; 32]), LogJudgement::OverBudget(_)));
+    }
+
+    #[test]
+    fn ratio_stops_a_bomb_early_but_passes_real_logs() {
+        // ~1000:1: stopped after about 100x its compressed size.
+        let body = vec![0u8; 50_000_000];
+        let z = gz(&body);
+        let mut h = LogHasher::new();
+        for c in z.chunks(64 * 1024) {
+            h.update(c);
+            if h.failed() {
+                break;
+            }
+        }
+        let out = h.finish();
+        assert!(out.inflated <= 100 * out.compressed + LOG_RATIO_GRACE + 1, "{out:?}");
+        assert!(matches!(out.judge(&[0; 32]), LogJudgement::OverBudget(_)));
+        // Ordinary JSON records compress ~10:1 and pass.
+        let mut text = String::new();
+        for i in 0..20_000u32 {
+            text.push_str(&format!("{{\"eventID\":\"{:08x}\",\"eventName\":\"GetObject\",\"n\":{i}}},", i.wrapping_mul(2_654_435_761)));
+        }
+        let expected: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        assert_eq!(hash(&gz(text.as_bytes())).judge(&expected), LogJudgement::Valid);
     }
 }

@@ -377,13 +377,15 @@ fn digest_metadata_signature_corrupt_newest(s: &mut Scenario<'_>) -> Result<()> 
 
 /// A digest moved to another key.
 fn digest_moved_detected(s: &mut Scenario<'_>) -> Result<()> {
-    s.describe("The middle digest and its metadata are moved to a key 32 s later in the same folder: digest_moved on the new location only; nothing is missing and its hour stays covered.");
+    s.describe("The middle digest and its metadata are moved to a key 32 s later in the same folder: digest_moved where it was found and digest_missing where the chain names it (SPEC §6: each one is reported); its content is authentic, so its hour stays covered.");
     let trail = Trail::default();
     let d = s.write_default_chain(&trail, 5)?;
     let moved = s.digest(d[2]).end + 32;
+    let old_key = s.digest(d[2]).key.clone();
     let new_key = trail.digest_key(moved, false);
     s.move_digest(d[2], &new_key)?;
     s.expect(Kind::DigestMoved, &new_key);
+    s.expect(Kind::DigestMissing, &old_key);
     Ok(())
 }
 

@@ -1,8 +1,20 @@
-//! The checks of one digest chain: each digest (readable, well-formed, in
-//! place, signed), the links between them (hash, signature, missing digests
-//! by pointer and by hourly cadence) and the coverage of the requested range.
+//! The checks of one digest chain, in two steps:
+//!
+//! 1. [`ChainCheck::signatures`]: which digests are authentic. This step
+//!    depends on nothing but the digests' own bytes, their S3 metadata and
+//!    the keyring, so its result can decide everything else (which bucket
+//!    the trail delivers to, which logs are referenced).
+//! 2. [`ChainCheck::digests`], [`ChainCheck::links`] and
+//!    [`ChainCheck::coverage`]: each digest (readable, well-formed, in
+//!    place), the links between them (hash, signature, missing digests by
+//!    pointer and by hourly cadence) and the coverage of the requested range
+//!    by authenticated *regular* digests.
+//!
+//! Rule: nothing an unauthenticated object says changes the judgement of an
+//! authenticated one. Link findings (`chain_hash_mismatch`,
+//! `chain_signature_mismatch`) are only raised by authenticated successors.
 
-use super::{describe_failure, merge, Entry, Metadata, ReadFailure, State, MAX_MISSING_PER_GAP, NOT_YET_DUE};
+use super::{describe_failure, merge, Entry, Metadata, ReadFailure, State, MAX_MISSING_PER_GAP};
 use crate::keys::{KeyLookup, Keyring};
 use crate::layout::{collapse_slashes, hourly_back, ChainId, DigestKeyName, ObjectRef};
 use crate::report::{Finding, Interval, Kind};
@@ -10,45 +22,48 @@ use crate::signature::{SignatureSource, VerifiedDigest};
 use crate::time::{Timestamp, HOUR};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The bucket findings name, and whether digests are judged against it.
+#[derive(Debug, Clone)]
+pub(super) struct Bucket {
+    /// The name used in `s3://BUCKET/KEY`.
+    pub(super) name: String,
+    /// True when the name is authoritative (`--s3-bucket`, or what the
+    /// authenticated digests of the selected chains say). When false (no
+    /// digest could be authenticated), a digest naming another bucket is not
+    /// called moved: nothing trustworthy says which bucket is right.
+    pub(super) judged: bool,
+}
+
+/// The outcome of step 1 for one chain.
+#[derive(Default)]
+pub(super) struct Signatures {
+    /// Digests whose signature verified.
+    pub(super) verified: BTreeMap<usize, VerifiedDigest>,
+    /// Signature findings (kind, message) per digest in range.
+    notes: BTreeMap<usize, Vec<(Kind, String)>>,
+}
+
 /// One chain's digests (indices into `entries`) and its requested range.
 pub(super) struct ChainCheck<'a> {
     chain: &'a ChainId,
     idx: &'a [usize],
     entries: &'a [Entry],
-    bucket: &'a str,
     range: Interval,
-    /// Where each digest was found.
-    found: BTreeMap<&'a str, usize>,
-    /// Where each digest says it belongs (`digestS3Bucket`, `digestS3Object`).
-    claims: BTreeMap<(&'a str, &'a str), usize>,
+    /// Where each digest was found (slashes collapsed: a local copy cannot
+    /// tell `a//b` from `a/b`).
+    found: BTreeMap<String, usize>,
 }
 
 impl<'a> ChainCheck<'a> {
-    /// Indexes the chain's digests by location and by claimed location.
-    pub(super) fn new(
-        chain: &'a ChainId,
-        idx: &'a [usize],
-        entries: &'a [Entry],
-        bucket: &'a str,
-        range: Interval,
-    ) -> Self {
-        let found = idx.iter().map(|&i| (entries[i].key.as_str(), i)).collect();
-        let claims = idx
-            .iter()
-            .filter_map(|&i| {
-                entries[i]
-                    .digest()
-                    .map(|d| ((d.s3_bucket.as_str(), d.s3_object.as_str()), i))
-            })
-            .collect();
+    /// Indexes the chain's digests by location.
+    pub(super) fn new(chain: &'a ChainId, idx: &'a [usize], entries: &'a [Entry], range: Interval) -> Self {
+        let found = idx.iter().map(|&i| (collapse_slashes(&entries[i].key), i)).collect();
         ChainCheck {
             chain,
             idx,
             entries,
-            bucket,
             range,
             found,
-            claims,
         }
     }
 
@@ -57,26 +72,21 @@ impl<'a> ChainCheck<'a> {
         w.end > self.range.start && w.start < self.range.end
     }
 
-    fn obj(&self, key: &str) -> ObjectRef {
-        ObjectRef::new(self.bucket, key)
+    /// The digest found at `key` (never one that merely claims that place:
+    /// a digest found elsewhere is moved, and its place is empty).
+    fn find(&self, key: &str) -> Option<usize> {
+        self.found.get(&collapse_slashes(key)).copied()
     }
 
-    /// The digest found at `bucket/key`, else the one claiming that place.
-    fn resolve(&self, b: &str, k: &str) -> Option<usize> {
-        if b == self.bucket {
-            if let Some(&i) = self.found.get(k) {
-                return Some(i);
-            }
-        }
-        self.claims.get(&(b, k)).copied()
-    }
-
-    /// For each digest, the digests that name it as their predecessor.
+    /// For each digest, the digests that name its key as their predecessor.
+    /// Matched by key only: which bucket is right is decided later, and a
+    /// previousDigestSignature that verifies proves the content whoever
+    /// carries it.
     fn successors(&self) -> BTreeMap<usize, Vec<usize>> {
         let mut successors: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for &j in self.idx {
             if let Some(p) = self.entries[j].digest().and_then(|d| d.previous.as_ref()) {
-                if let Some(i) = self.resolve(&p.bucket, &p.object) {
+                if let Some(i) = self.find(&p.object) {
                     if i != j {
                         successors.entry(i).or_default().push(j);
                     }
@@ -86,22 +96,131 @@ impl<'a> ChainCheck<'a> {
         successors
     }
 
-    /// Step 1: each digest in range. Returns its findings and the digests
-    /// whose signature verified.
-    pub(super) fn digests(&self, keyring: &Keyring) -> (Vec<Finding>, BTreeMap<usize, VerifiedDigest>) {
-        let (idx, entries, bucket) = (self.idx, self.entries, self.bucket);
-        let obj = |key: &str| self.obj(key);
-        let in_range = |w: Interval| self.in_range(w);
+    /// Step 1: which digests in range are authentic.
+    ///
+    /// The key is chosen by fingerprint at the signing time, and every time
+    /// used for that is authenticated or bounded: a regular digest's end
+    /// time is covered by the very signature it selects the key for, and
+    /// must not lie after `now`; a backfill digest's generation time comes
+    /// from unsigned S3 metadata and must lie between the digest's end time
+    /// and `now`, else the digest is unverifiable.
+    pub(super) fn signatures(&self, keyring: &Keyring, now: Timestamp) -> Signatures {
+        let entries = self.entries;
         let successors = self.successors();
-        let mut findings: Vec<Finding> = vec![];
-        let mut verified: BTreeMap<usize, VerifiedDigest> = BTreeMap::new();
-        // 1. Each digest in range: readable, well-formed, in place, signed.
-        for &i in idx {
+        let mut out = Signatures::default();
+        for &i in self.idx {
             let e = &entries[i];
-            if !in_range(e.window()) {
+            if !self.in_range(e.window()) {
                 continue;
             }
-            let here = obj(&e.key);
+            let State::Parsed(d) = &e.state else { continue };
+            let mut note = |kind: Kind, message: String| out.notes.entry(i).or_default().push((kind, message));
+            if d.end > now {
+                note(
+                    Kind::DigestKeyUnknown,
+                    format!(
+                        "digest ends at {}, after the current time {now}: the clock or the evidence is wrong; not verified",
+                        d.end
+                    ),
+                );
+                continue;
+            }
+            let meta_sig = e.metadata.get("signature");
+            let succ: &[usize] = successors.get(&i).map(Vec::as_slice).unwrap_or_default();
+            let signed_at = if e.name.backfill {
+                if meta_sig.is_none() && succ.is_empty() {
+                    note(
+                        Kind::DigestUnsigned,
+                        "no signature: the backfill digest has no S3 metadata signature".to_string(),
+                    );
+                    continue;
+                }
+                match backfill_signing_time(&e.metadata, d.end, now) {
+                    Ok(t) => t,
+                    Err(why) => {
+                        note(Kind::DigestKeyUnknown, why);
+                        continue;
+                    }
+                }
+            } else {
+                d.end
+            };
+            let key = match keyring.lookup(&d.fingerprint, &e.name.chain.region, signed_at) {
+                KeyLookup::Found(k) => k,
+                KeyLookup::NotValidThen => {
+                    note(
+                        Kind::DigestKeyUnknown,
+                        format!(
+                            "public key {} is known but not valid for region {} at {signed_at}",
+                            d.fingerprint, e.name.chain.region
+                        ),
+                    );
+                    continue;
+                }
+                KeyLookup::Unknown => {
+                    note(
+                        Kind::DigestKeyUnknown,
+                        format!(
+                            "no public key with fingerprint {} (add it with --public-keys)",
+                            d.fingerprint
+                        ),
+                    );
+                    continue;
+                }
+            };
+            let meta_alg = e.metadata.get("signature-algorithm");
+            let meta_verified = meta_sig.map(|s| {
+                if meta_alg.is_some_and(|a| a != "SHA256withRSA") {
+                    return None;
+                }
+                VerifiedDigest::verify(d, s, key, SignatureSource::Metadata)
+            });
+            let succ_verified = succ.iter().find_map(|&j| {
+                let p = entries[j].digest()?.previous.as_ref()?;
+                VerifiedDigest::verify(d, &p.signature_hex, key, SignatureSource::Successor)
+            });
+            match (&meta_verified, &succ_verified) {
+                (Some(None), vouched) => note(
+                    Kind::DigestSignatureInvalid,
+                    if vouched.is_some() {
+                        "the signature in the object's S3 metadata does not verify (the content itself is vouched for by the next digest)".to_string()
+                    } else {
+                        format!("signature does not verify with key {}: the digest or its signature was altered", d.fingerprint)
+                    },
+                ),
+                (None, None) if !succ.is_empty() => note(
+                    Kind::DigestSignatureInvalid,
+                    "the signature recorded by the next digest (previousDigestSignature) does not verify: the digest was altered".to_string(),
+                ),
+                (None, None) => note(
+                    Kind::DigestUnsigned,
+                    match &e.metadata {
+                        Metadata::Unreadable(why) => format!("no usable signature: {why}; no later digest vouches for it"),
+                        _ => "no signature: the object has no S3 metadata signature and no later digest vouches for it".to_string(),
+                    },
+                ),
+                _ => {}
+            }
+            if let Some(v) = meta_verified.flatten().or(succ_verified) {
+                out.verified.insert(i, v);
+            }
+        }
+        out
+    }
+
+    /// Step 2a: each digest in range: readable, well-formed, in place, and
+    /// the signature findings of step 1. Returns the findings and the places
+    /// that authenticated but moved digests say they belong to and where
+    /// nothing was found (those digests are missing there).
+    pub(super) fn digests(&self, bucket: &Bucket, sigs: &Signatures) -> (Vec<Finding>, BTreeSet<String>) {
+        let mut findings = vec![];
+        let mut vacated = BTreeSet::new();
+        for &i in self.idx {
+            let e = &self.entries[i];
+            if !self.in_range(e.window()) {
+                continue;
+            }
+            let here = ObjectRef::new(&bucket.name, &e.key);
             let d = match &e.state {
                 State::Unreadable(ReadFailure::Unsafe) => {
                     findings.push(Finding::object(
@@ -129,9 +248,9 @@ impl<'a> ChainCheck<'a> {
                 }
                 State::Parsed(d) => d,
             };
-            // A local copy cannot tell `a//b` from `a/b` (sync writes both to one file).
-            let same_key = d.s3_object == e.key || collapse_slashes(&d.s3_object) == collapse_slashes(&e.key);
-            if d.s3_bucket != bucket || !same_key || d.account_id != e.name.chain.account {
+            let same_key = collapse_slashes(&d.s3_object) == collapse_slashes(&e.key);
+            let same_bucket = !bucket.judged || d.s3_bucket == bucket.name;
+            if !same_bucket || !same_key || d.account_id != e.name.chain.account {
                 findings.push(Finding::object(
                     Kind::DigestMoved,
                     &here,
@@ -140,6 +259,16 @@ impl<'a> ChainCheck<'a> {
                         d.s3_bucket, d.s3_object, d.account_id
                     ),
                 ));
+                // Its signature binds the place it names: when that place
+                // is in this chain and empty, a digest is missing there.
+                let claimed_here = DigestKeyName::parse(&d.s3_object).is_some_and(|n| &n.chain == self.chain);
+                if sigs.verified.contains_key(&i)
+                    && d.s3_bucket == bucket.name
+                    && claimed_here
+                    && self.find(&d.s3_object).is_none()
+                {
+                    vacated.insert(d.s3_object.clone());
+                }
             }
             if d.previous.is_none() && !e.name.backfill {
                 findings.push(Finding::object(
@@ -151,99 +280,56 @@ impl<'a> ChainCheck<'a> {
                     ),
                 ));
             }
-            let signed_at = match (e.name.backfill, e.metadata.get("backfill-generation-timestamp")) {
-                (true, Some(ts)) => Timestamp::parse_user(ts).unwrap_or(d.end),
-                _ => d.end,
-            };
-            let key = match keyring.lookup(&d.fingerprint, &e.name.chain.region, signed_at) {
-                KeyLookup::Found(k) => k,
-                KeyLookup::NotValidThen => {
-                    findings.push(Finding::object(
-                        Kind::DigestKeyUnknown,
-                        &here,
-                        format!(
-                            "public key {} is known but not valid for region {} at {signed_at}",
-                            d.fingerprint, e.name.chain.region
-                        ),
-                    ));
-                    continue;
-                }
-                KeyLookup::Unknown => {
-                    findings.push(Finding::object(
-                        Kind::DigestKeyUnknown,
-                        &here,
-                        format!(
-                            "no public key with fingerprint {} (add it with --public-keys)",
-                            d.fingerprint
-                        ),
-                    ));
-                    continue;
-                }
-            };
-            let meta_sig = e.metadata.get("signature");
-            let meta_alg = e.metadata.get("signature-algorithm");
-            let meta_verified = meta_sig.map(|s| {
-                if meta_alg.is_some_and(|a| a != "SHA256withRSA") {
-                    return None;
-                }
-                VerifiedDigest::verify(d, s, key, SignatureSource::Metadata)
-            });
-            let succ: &[usize] = successors.get(&i).map(Vec::as_slice).unwrap_or_default();
-            let succ_verified = succ.iter().find_map(|&j| {
-                let p = entries[j].digest()?.previous.as_ref()?;
-                VerifiedDigest::verify(d, &p.signature_hex, key, SignatureSource::Successor)
-            });
-            match (&meta_verified, &succ_verified) {
-                (Some(None), vouched) => findings.push(Finding::object(
-                    Kind::DigestSignatureInvalid,
-                    &here,
-                    if vouched.is_some() {
-                        "the signature in the object's S3 metadata does not verify (the content itself is vouched for by the next digest)".to_string()
-                    } else {
-                        format!("signature does not verify with key {}: the digest or its signature was altered", d.fingerprint)
-                    },
-                )),
-                (None, None) if !succ.is_empty() => findings.push(Finding::object(
-                    Kind::DigestSignatureInvalid,
-                    &here,
-                    "the signature recorded by the next digest (previousDigestSignature) does not verify: the digest was altered",
-                )),
-                (None, None) => findings.push(Finding::object(
-                    Kind::DigestUnsigned,
-                    &here,
-                    match &e.metadata {
-                        Metadata::Unreadable(why) => format!("no usable signature: {why}; no later digest vouches for it"),
-                        _ => "no signature: the object has no S3 metadata signature and no later digest vouches for it".to_string(),
-                    },
-                )),
-                _ => {}
-            }
-            if let Some(v) = meta_verified.flatten().or(succ_verified) {
-                verified.insert(i, v);
+            for (kind, message) in sigs.notes.get(&i).map(Vec::as_slice).unwrap_or_default() {
+                findings.push(Finding::object(*kind, &here, message.clone()));
             }
         }
-
-        (findings, verified)
+        (findings, vacated)
     }
 
-    /// Step 2: the links, from every digest that names a predecessor.
-    /// Returns the findings and the keys of the missing digests.
-    pub(super) fn links(&self) -> (Vec<Finding>, BTreeSet<String>) {
-        let (idx, entries, bucket, chain) = (self.idx, self.entries, self.bucket, self.chain);
-        let obj = |key: &str| self.obj(key);
-        let in_range = |w: Interval| self.in_range(w);
-        let resolve = |b: &str, k: &str| self.resolve(b, k);
+    /// Step 2b: the links, from every digest that names a predecessor, and
+    /// the missing digests (by pointer, by the hourly cadence, and the places
+    /// moved digests left empty). Returns the findings and the keys of the
+    /// missing digests.
+    pub(super) fn links(
+        &self,
+        bucket: &Bucket,
+        verified: &BTreeMap<usize, VerifiedDigest>,
+        vacated: BTreeSet<String>,
+    ) -> (Vec<Finding>, BTreeSet<String>) {
+        let (idx, entries, chain) = (self.idx, self.entries, self.chain);
+        let obj = |key: &str| ObjectRef::new(&bucket.name, key);
         let mut findings: Vec<Finding> = vec![];
-        // 2. Chain links, from every digest that names a predecessor.
         let mut missing: BTreeSet<String> = BTreeSet::new();
+        for key in vacated {
+            let t = DigestKeyName::parse(&key).map(|n| n.time);
+            if t.is_some_and(|t| {
+                self.in_range(Interval {
+                    start: t.add_secs(-HOUR),
+                    end: t,
+                })
+            }) {
+                missing.insert(key);
+            }
+        }
         for &j in idx {
             let Some(d) = entries[j].digest() else { continue };
             let Some(p) = d.previous.as_ref() else { continue };
-            match resolve(&p.bucket, &p.object) {
+            if bucket.judged && p.bucket != bucket.name {
+                // Points into another bucket: nothing here to compare with.
+                continue;
+            }
+            match self.find(&p.object) {
                 Some(i) => {
+                    // Only an authenticated successor may accuse its
+                    // predecessor: an injected digest must not make an
+                    // authentic one look tampered.
+                    if !verified.contains_key(&j) {
+                        continue;
+                    }
                     let prev = &entries[i];
                     let Some(pd) = prev.digest() else { continue };
-                    if !in_range(prev.window()) {
+                    if !self.in_range(prev.window()) {
                         continue;
                     }
                     if pd.raw_sha256 != p.hash {
@@ -268,19 +354,19 @@ impl<'a> ChainCheck<'a> {
                         }
                     }
                 }
-                None if p.bucket != bucket => {}
                 None => {
                     let p_time = DigestKeyName::parse(&p.object)
                         .filter(|n| &n.chain == chain)
                         .map_or(d.start, |n| n.time);
-                    if in_range(Interval {
+                    if self.in_range(Interval {
                         start: p_time.add_secs(-HOUR),
                         end: p_time,
                     }) {
                         missing.insert(p.object.clone());
                     }
                     // Several in a row: the hourly cadence names the others,
-                    // back to the newest older digest that is present.
+                    // back to the newest older regular digest that is present
+                    // (a backfill digest never stands in for a regular one).
                     let older = idx
                         .iter()
                         .map(|&k| &entries[k])
@@ -289,7 +375,7 @@ impl<'a> ChainCheck<'a> {
                         .max();
                     if let Some(a_time) = older {
                         for t in hourly_back(p_time.add_secs(-HOUR), a_time.add_secs(HOUR / 2), MAX_MISSING_PER_GAP) {
-                            if in_range(Interval {
+                            if self.in_range(Interval {
                                 start: t.add_secs(-HOUR),
                                 end: t,
                             }) {
@@ -307,24 +393,24 @@ impl<'a> ChainCheck<'a> {
                 "digest is missing: the chain or the hourly cadence says it must exist (deleted?)",
             ));
         }
-
         (findings, missing)
     }
 
-    /// Step 3: the covered intervals (clipped to the range) and the gaps,
-    /// up to `now` minus what is not yet due.
+    /// Step 3: the covered intervals (clipped to the range) and the gaps up
+    /// to `due_end`. Coverage comes from authenticated *regular* digests
+    /// only: a backfill digest supplements its hour (it lists logs that came
+    /// late) and never stands in for the regular digest of that hour.
     pub(super) fn coverage(
         &self,
+        bucket: &Bucket,
         verified: &BTreeMap<usize, VerifiedDigest>,
-        now: Timestamp,
+        due_end: Timestamp,
     ) -> (Vec<Interval>, Vec<Finding>) {
         let (idx, entries, chain, range) = (self.idx, self.entries, self.chain, self.range);
-        let obj = |key: &str| self.obj(key);
         let mut findings: Vec<Finding> = vec![];
-        // 3. Coverage by authenticated digests.
         let mut spans: Vec<Interval> = idx
             .iter()
-            .filter(|i| verified.contains_key(i))
+            .filter(|i| verified.contains_key(i) && !entries[**i].name.backfill)
             .map(|&i| entries[i].window())
             .collect();
         spans.sort();
@@ -339,7 +425,7 @@ impl<'a> ChainCheck<'a> {
                 (c.start < c.end).then_some(c)
             })
             .collect();
-        let due_end = range.end.min(now.add_secs(-NOT_YET_DUE));
+        let due_end = range.end.min(due_end);
         let mut cursor = range.start;
         for c in covered.iter().chain(std::iter::once(&Interval {
             start: due_end,
@@ -349,7 +435,7 @@ impl<'a> ChainCheck<'a> {
             if cursor < gap_end {
                 findings.push(Finding::interval(
                     Kind::CoverageGap,
-                    obj(&chain.digest_folder()),
+                    ObjectRef::new(&bucket.name, chain.digest_folder()),
                     cursor,
                     gap_end,
                     format!(
@@ -360,7 +446,29 @@ impl<'a> ChainCheck<'a> {
             }
             cursor = cursor.max(c.end);
         }
-
         (covered, findings)
     }
+}
+
+/// The signing time of a backfill digest: its `backfill-generation-timestamp`
+/// metadata, which S3 does not authenticate, so it is accepted only between
+/// the digest's own end time and `now`.
+fn backfill_signing_time(metadata: &Metadata, end: Timestamp, now: Timestamp) -> Result<Timestamp, String> {
+    let Some(text) = metadata.get("backfill-generation-timestamp") else {
+        return Err(
+            "backfill digest without backfill-generation-timestamp metadata: its signing time, and so its key, cannot be established"
+                .to_string(),
+        );
+    };
+    let Ok(t) = Timestamp::parse_user(text) else {
+        return Err(format!(
+            "backfill-generation-timestamp {text:?} is not a time: the signing key cannot be chosen"
+        ));
+    };
+    if t < end || t > now {
+        return Err(format!(
+            "backfill-generation-timestamp {t} lies outside [digestEndTime {end}, now {now}]: the signing time is not credible; not verified"
+        ));
+    }
+    Ok(t)
 }

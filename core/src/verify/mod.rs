@@ -14,11 +14,11 @@ mod chain;
 
 use crate::digest::Digest;
 use crate::keys::Keyring;
-use crate::layout::{ChainId, DigestKeyName, LogKeyName, ObjectRef};
-use crate::logs::{HashedLog, LogJudgement};
+use crate::layout::{candidate_log_folders, log_place, ChainId, DigestKeyName, LogPlace, ObjectRef};
+use crate::logs::{HashedLog, LogBudget, LogJudgement};
 use crate::report::{Class, Counts, Covered, Finding, Interval, Kind, Report, Sink, Summary};
 use crate::time::{Timestamp, HOUR};
-use chain::ChainCheck;
+use chain::{Bucket, ChainCheck, Signatures};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Digests arrive hourly and minutes late: the last 75 minutes before "now"
@@ -34,6 +34,10 @@ pub const MAX_MISSING_PER_GAP: usize = 24 * 366;
 /// A log named this close to the end of a covered interval may be listed by
 /// a later digest; it is not called unreferenced.
 const UNREFERENCED_END_MARGIN: i64 = 20 * 60;
+/// Default budget of log entries all loaded digests may list together
+/// (about a year of a busy multi-region trail); bounds the memory a hostile
+/// bucket can make the run hold.
+pub const MAX_LISTED_LOGS: usize = 2_000_000;
 
 /// `--trail-arn`, resolved: which trail to validate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +98,12 @@ pub struct Options {
     pub bucket: Option<String>,
     /// `--s3-prefix` (without trailing `/`): only chains under it.
     pub prefix: Option<String>,
+    /// What hashing one log may cost (front ends build their
+    /// [`crate::logs::LogHasher`]s with it).
+    pub log_budget: LogBudget,
+    /// At most this many `logFiles` entries over all loaded digests
+    /// (else [`RunError::TooManyListedLogs`]).
+    pub max_listed_logs: usize,
 }
 
 impl Options {
@@ -110,6 +120,8 @@ impl Options {
             accounts: vec![],
             bucket: None,
             prefix: None,
+            log_budget: LogBudget::default(),
+            max_listed_logs: MAX_LISTED_LOGS,
         }
     }
 
@@ -166,8 +178,8 @@ impl Metadata {
         if bytes.len() > 1024 * 1024 {
             return Metadata::Unreadable("metadata sidecar larger than 1 MiB".into());
         }
-        match serde_json::from_slice::<BTreeMap<String, serde_json::Value>>(bytes) {
-            Ok(map) => Metadata::Present(
+        match crate::strict_json::from_slice(bytes) {
+            Ok(serde_json::Value::Object(map)) => Metadata::Present(
                 map.into_iter()
                     .filter_map(|(k, v)| {
                         // Accept header-style names too (`x-amz-meta-signature`).
@@ -177,6 +189,7 @@ impl Metadata {
                     })
                     .collect(),
             ),
+            Ok(_) => Metadata::Unreadable("metadata sidecar is not a JSON object".into()),
             Err(e) => Metadata::Unreadable(format!("metadata sidecar is not a JSON object of strings: {e}")),
         }
     }
@@ -204,7 +217,8 @@ pub struct LoadedDigest {
 #[derive(Debug, Clone)]
 pub struct Plan {
     digests: Vec<(String, DigestKeyName)>,
-    log_keys: Vec<(String, LogKeyName)>,
+    /// Objects in the selected chains' log folders: key, folder, place.
+    log_keys: Vec<(String, String, LogPlace)>,
     selected: BTreeSet<ChainId>,
 }
 
@@ -218,13 +232,13 @@ impl Plan {
         S: AsRef<str>,
     {
         let mut digests = Vec::new();
-        let mut log_keys = Vec::new();
+        let mut others = Vec::new();
         for key in keys {
             let key = key.as_ref();
             if let Some(name) = DigestKeyName::parse(key) {
                 digests.push((key.to_string(), name));
-            } else if let Some(name) = LogKeyName::parse(key) {
-                log_keys.push((key.to_string(), name));
+            } else if !candidate_log_folders(key).is_empty() {
+                others.push(key.to_string());
             }
         }
         let selected: BTreeSet<ChainId> = digests
@@ -236,9 +250,21 @@ impl Plan {
         let folders: BTreeSet<String> = selected.iter().map(ChainId::digest_folder).collect();
         digests.retain(|(_, n)| folders.contains(&n.chain.digest_folder()) && in_load_window(n.time, opts));
         digests.sort_by(|a, b| a.0.cmp(&b.0));
+        // Every object in a selected chain's log folder, well-named or not:
+        // an injected `x.json` is as much an injection as a log-named one.
         let log_folders: BTreeSet<String> = selected.iter().map(ChainId::log_folder).collect();
-        log_keys.retain(|(_, n)| log_folders.contains(&n.folder));
-        log_keys.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut log_keys: Vec<(String, String, LogPlace)> = others
+            .into_iter()
+            .filter_map(|key| {
+                let folder = candidate_log_folders(&key)
+                    .into_iter()
+                    .find(|f| log_folders.contains(*f))?
+                    .to_string();
+                let place = log_place(&key, &folder);
+                Some((key, folder, place))
+            })
+            .collect();
+        log_keys.sort();
         Plan {
             digests,
             log_keys,
@@ -336,9 +362,13 @@ pub struct Analysis {
     referenced: BTreeSet<ObjectRef>,
     covered: Vec<(ChainId, Vec<Interval>)>,
     requested: Option<Interval>,
-    log_keys: Vec<(String, LogKeyName)>,
+    log_keys: Vec<(String, String, LogPlace)>,
     allow_gaps: bool,
     verbose: bool,
+    /// The end of what is due: `now` minus [`NOT_YET_DUE`], or no limit when
+    /// a digest ends after `now` (the clock is wrong, so "not yet due"
+    /// cannot be trusted).
+    due_end: Timestamp,
 }
 
 /// The verification could not run at all.
@@ -349,7 +379,17 @@ pub enum RunError {
     /// that could be reported as uncovered.
     #[error("no CloudTrail digest files found for the selection (give --start-time and --end-time to report the range as a coverage gap)")]
     NoDigests,
+    /// The loaded digests list more log files than the run allows.
+    #[error("the digests list more than {0} log files in total; narrow the range or raise --max-listed-logs")]
+    TooManyListedLogs(usize),
 }
+
+/// A range that contains every digest (for chains checked only to learn
+/// which logs they vouch for).
+const EVERYTHING: Interval = Interval {
+    start: Timestamp::from_unix(i64::MIN / 4),
+    end: Timestamp::from_unix(i64::MAX / 4),
+};
 
 impl Analysis {
     /// Phase 2: verifies the loaded digests.
@@ -361,30 +401,68 @@ impl Analysis {
         sink: &mut dyn Sink,
     ) -> Result<Analysis, RunError> {
         let names: BTreeMap<&str, &DigestKeyName> = plan.digests.iter().map(|(k, n)| (k.as_str(), n)).collect();
-        let mut entries: Vec<Entry> = loaded
-            .into_iter()
-            .filter_map(|l| {
-                let name = (*names.get(l.key.as_str())?).clone();
-                let state = match l.object {
-                    Err(e) => State::Unreadable(e),
-                    Ok(bytes) => match Digest::parse_object(&bytes) {
-                        Ok(d) => State::Parsed(Box::new(d)),
-                        Err(e) => State::Malformed(e.to_string()),
-                    },
-                };
-                Some(Entry {
-                    key: l.key,
-                    name,
-                    state,
-                    metadata: l.metadata,
-                })
-            })
-            .collect();
+        let mut listed = 0usize;
+        let mut entries: Vec<Entry> = Vec::with_capacity(loaded.len());
+        for l in loaded {
+            let Some(name) = names.get(l.key.as_str()).map(|n| (*n).clone()) else {
+                continue;
+            };
+            let state = match l.object {
+                Err(e) => State::Unreadable(e),
+                Ok(bytes) => match Digest::parse_object(&bytes) {
+                    Ok(d) => {
+                        listed = listed.saturating_add(d.log_files.len());
+                        if listed > opts.max_listed_logs {
+                            return Err(RunError::TooManyListedLogs(opts.max_listed_logs));
+                        }
+                        State::Parsed(Box::new(d))
+                    }
+                    Err(e) => State::Malformed(e.to_string()),
+                },
+            };
+            entries.push(Entry {
+                key: l.key,
+                name,
+                state,
+                metadata: l.metadata,
+            });
+        }
         entries.sort_by(|a, b| (a.name.time, a.name.backfill, &a.key).cmp(&(b.name.time, b.name.backfill, &b.key)));
 
-        let bucket = opts.bucket.clone().unwrap_or_else(|| majority_bucket(&entries));
+        let mut by_chain: BTreeMap<&ChainId, Vec<usize>> = BTreeMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            by_chain.entry(&e.name.chain).or_default().push(i);
+        }
+        // Step 1, for every loaded chain: which digests are authentic. The
+        // chains that are not selected but share a folder with a selected
+        // one are checked only to know which logs they vouch for.
+        let mut ranges: BTreeMap<&ChainId, Interval> = BTreeMap::new();
+        let mut sigs: BTreeMap<&ChainId, Signatures> = BTreeMap::new();
+        for (chain, idx) in &by_chain {
+            let range = if plan.selected.contains(*chain) {
+                chain_range(idx, &entries, opts)
+            } else {
+                EVERYTHING
+            };
+            ranges.insert(chain, range);
+            let check = ChainCheck::new(chain, idx, &entries, range);
+            sigs.insert(chain, check.signatures(keyring, opts.now));
+        }
+        let bucket = decide_bucket(opts, &entries, &by_chain, &sigs, &plan.selected);
+        // A digest that ends after "now" means the clock (or the evidence)
+        // is wrong: then nothing is "not yet due".
+        let clock_contradicted = by_chain
+            .iter()
+            .filter(|(c, _)| plan.selected.contains(**c))
+            .flat_map(|(_, idx)| idx.iter())
+            .any(|&i| entries[i].digest().is_some_and(|d| d.end > opts.now));
+        let due_end = if clock_contradicted {
+            EVERYTHING.end
+        } else {
+            opts.now.add_secs(-NOT_YET_DUE)
+        };
         let mut a = Analysis {
-            bucket,
+            bucket: bucket.name.clone(),
             findings: vec![],
             digest_counts: Counts::default(),
             jobs: vec![],
@@ -394,31 +472,32 @@ impl Analysis {
             log_keys: plan.log_keys.clone(),
             allow_gaps: opts.allow_gaps,
             verbose: opts.verbose,
+            due_end,
         };
-        for e in &entries {
-            for l in e.digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
-                a.referenced.insert(ObjectRef::new(&l.bucket, &l.object));
+        // A log is referenced only when an authenticated digest lists it.
+        for s in sigs.values() {
+            for &i in s.verified.keys() {
+                for l in entries[i].digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
+                    a.referenced.insert(ObjectRef::new(&l.bucket, &l.object));
+                }
             }
         }
         let mut jobs: BTreeMap<(ObjectRef, [u8; 32]), bool> = BTreeMap::new();
         let mut any_chain = false;
         for chain in &plan.selected {
-            let idx: Vec<usize> = (0..entries.len())
-                .filter(|&i| &entries[i].name.chain == chain)
-                .collect();
-            if idx.is_empty() {
+            let (Some(idx), Some(s), Some(range)) = (by_chain.get(chain), sigs.get(chain), ranges.get(chain)) else {
                 // Digests exist, but none near the explicit range: nothing
                 // vouches for it in this chain.
                 if let (Some(start), Some(end)) = (opts.start, opts.end) {
                     any_chain = true;
                     a.requested = Some(Interval { start, end });
                     let message = format!("no digest of {} in or near the requested range", chain.describe());
-                    a.range_gap(chain.digest_folder(), Interval { start, end }, opts.now, message, sink);
+                    a.range_gap(chain.digest_folder(), Interval { start, end }, message, sink);
                 }
                 continue;
-            }
+            };
             any_chain = true;
-            a.chain(chain, &idx, &entries, keyring, opts, &mut jobs, sink);
+            a.chain(chain, idx, *range, &entries, &bucket, s, &mut jobs, sink);
         }
         if !any_chain {
             let (Some(start), Some(end)) = (opts.start, opts.end) else {
@@ -426,7 +505,7 @@ impl Analysis {
             };
             a.requested = Some(Interval { start, end });
             let message = "no digest of the selected trails was found: nothing vouches for this period".to_string();
-            a.range_gap(String::new(), Interval { start, end }, opts.now, message, sink);
+            a.range_gap(String::new(), Interval { start, end }, message, sink);
         } else {
             a.absent_regions(plan, opts, sink);
         }
@@ -478,15 +557,15 @@ impl Analysis {
                     "--region {region} was requested but no digest of {} was found",
                     chain.describe()
                 );
-                self.range_gap(chain.digest_folder(), range, opts.now, message, sink);
+                self.range_gap(chain.digest_folder(), range, message, sink);
             }
         }
     }
 
     /// A coverage gap over the whole of `range` (up to what is due by `now`)
     /// for `folder` (a digest folder, or empty for the whole bucket).
-    fn range_gap(&mut self, folder: String, range: Interval, now: Timestamp, message: String, sink: &mut dyn Sink) {
-        let due = range.end.min(now.add_secs(-NOT_YET_DUE));
+    fn range_gap(&mut self, folder: String, range: Interval, message: String, sink: &mut dyn Sink) {
+        let due = range.end.min(self.due_end);
         if range.start < due {
             let object = ObjectRef::new(&self.bucket, folder);
             self.emit(
@@ -516,22 +595,13 @@ impl Analysis {
         &mut self,
         chain: &ChainId,
         idx: &[usize],
+        range: Interval,
         entries: &[Entry],
-        keyring: &Keyring,
-        opts: &Options,
+        bucket: &Bucket,
+        sigs: &Signatures,
         jobs: &mut BTreeMap<(ObjectRef, [u8; 32]), bool>,
         sink: &mut dyn Sink,
     ) {
-        // Requested range: explicit, or this chain's own extent.
-        let windows: Vec<Interval> = idx.iter().map(|&i| entries[i].window()).collect();
-        let range = Interval {
-            start: opts
-                .start
-                .unwrap_or_else(|| windows.iter().map(|w| w.start).min().unwrap_or(opts.now)),
-            end: opts
-                .end
-                .unwrap_or_else(|| windows.iter().map(|w| w.end).max().unwrap_or(opts.now)),
-        };
         self.requested = Some(match self.requested {
             None => range,
             Some(r) => Interval {
@@ -539,17 +609,16 @@ impl Analysis {
                 end: r.end.max(range.end),
             },
         });
-        let bucket = self.bucket.clone();
-        let check = ChainCheck::new(chain, idx, entries, &bucket, range);
-        let (mut findings, verified) = check.digests(keyring);
-        let (links, missing) = check.links();
+        let check = ChainCheck::new(chain, idx, entries, range);
+        let verified = &sigs.verified;
+        let (mut findings, vacated) = check.digests(bucket, sigs);
+        let (links, missing) = check.links(bucket, verified, vacated);
         findings.extend(links);
-        let (covered, gaps) = check.coverage(&verified, opts.now);
+        let (covered, gaps) = check.coverage(bucket, verified, self.due_end);
         findings.extend(gaps);
-        let obj = |key: &str| ObjectRef::new(&bucket, key);
-        let in_range = |w: Interval| check.in_range(w);
+        let obj = |key: &str| ObjectRef::new(&bucket.name, key);
 
-        // 4. Counts, verbose listing and log jobs for digests in range.
+        // Counts, verbose listing and log jobs for digests in range.
         let mut worst: BTreeMap<String, Class> = BTreeMap::new();
         for f in &findings {
             if let Some(o) = &f.object {
@@ -561,7 +630,7 @@ impl Analysis {
         }
         for &i in idx {
             let e = &entries[i];
-            if !in_range(e.window()) {
+            if !check.in_range(e.window()) {
                 continue;
             }
             let here = obj(&e.key).to_string();
@@ -631,6 +700,9 @@ impl Analysis {
                             }
                             continue;
                         }
+                        LogJudgement::OverBudget(why) => {
+                            Finding::object(Kind::ReadError, &here, format!("log not verified: {why}"))
+                        }
                         LogJudgement::Malformed(why) => {
                             Finding::object(Kind::LogMalformed, &here, format!("log is malformed: {why}"))
                         }
@@ -671,26 +743,41 @@ impl Analysis {
         Report::new(self.requested, covered, summary, self.findings, self.allow_gaps, bytes)
     }
 
+    /// Objects in a selected chain's log folder, inside its covered period,
+    /// that no authenticated digest lists. Off-pattern names count too: by
+    /// their date folder's day, or whenever the folder has coverage at all.
     fn unreferenced(&mut self, sink: &mut dyn Sink) {
-        let mut seen = BTreeSet::new();
-        let mut out = vec![];
+        let mut spans_by_folder: BTreeMap<String, Vec<Interval>> = BTreeMap::new();
         for (chain, spans) in &self.covered {
-            let folder = chain.log_folder();
-            for (key, name) in &self.log_keys {
-                if name.folder != folder {
-                    continue;
-                }
-                let o = ObjectRef::new(&self.bucket, key);
-                if self.referenced.contains(&o) || !seen.insert(o.clone()) {
-                    continue;
-                }
-                if spans
-                    .iter()
-                    .any(|s| name.time >= s.start && name.time.add_secs(UNREFERENCED_END_MARGIN) <= s.end)
-                {
-                    out.push(Finding::object(Kind::LogUnreferenced, &o, "log file in the trail's log folder, inside the covered period, that no digest lists (injected?)"));
-                }
+            spans_by_folder
+                .entry(chain.log_folder())
+                .or_default()
+                .extend(spans.iter().copied());
+        }
+        let mut out = vec![];
+        for (key, folder, place) in &self.log_keys {
+            let Some(spans) = spans_by_folder.get(folder) else {
+                continue;
+            };
+            let o = ObjectRef::new(&self.bucket, key);
+            if self.referenced.contains(&o) {
+                continue;
             }
+            let inside = match place {
+                LogPlace::Named(t) => spans
+                    .iter()
+                    .any(|s| *t >= s.start && t.add_secs(UNREFERENCED_END_MARGIN) <= s.end),
+                LogPlace::Day(d) => spans.iter().any(|s| s.start < d.add_secs(24 * HOUR) && *d < s.end),
+                LogPlace::Undated => !spans.is_empty(),
+            };
+            if !inside {
+                continue;
+            }
+            let message = match place {
+                LogPlace::Named(_) => "log file in the trail's log folder, inside the covered period, that no digest lists (injected?)",
+                _ => "object with a name CloudTrail never writes, in the trail's log folder inside the covered period, that no digest lists (injected?)",
+            };
+            out.push(Finding::object(Kind::LogUnreferenced, &o, message));
         }
         for f in out {
             self.emit(f, sink);
@@ -706,18 +793,69 @@ fn describe_failure(f: &ReadFailure) -> String {
     }
 }
 
-/// The bucket most digests say they were delivered to.
-fn majority_bucket(entries: &[Entry]) -> String {
-    let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
-    for e in entries {
-        if let Some(d) = e.digest() {
-            *votes.entry(d.s3_bucket.as_str()).or_default() += 1;
-        }
+/// The requested range of one selected chain: explicit, or the chain's own
+/// extent (every digest found, backfill included: a backfill for an hour
+/// whose regular digest is gone still shows the hour was due).
+fn chain_range(idx: &[usize], entries: &[Entry], opts: &Options) -> Interval {
+    let windows = || idx.iter().map(|&i| entries[i].window());
+    Interval {
+        start: opts
+            .start
+            .unwrap_or_else(|| windows().map(|w| w.start).min().unwrap_or(opts.now)),
+        end: opts
+            .end
+            .unwrap_or_else(|| windows().map(|w| w.end).max().unwrap_or(opts.now)),
     }
-    votes
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-        .map_or_else(|| "unknown-bucket".to_string(), |(b, _)| b.to_string())
+}
+
+/// The bucket the trail delivers to. Never a vote over every parseable
+/// digest (decoys could outvote the real ones): `--s3-bucket`, else what the
+/// authenticated digests of the selected chains that sit where they say
+/// they belong agree on (most of them; ties by name). When no digest is
+/// authenticated, the most named bucket is used for naming only.
+fn decide_bucket(
+    opts: &Options,
+    entries: &[Entry],
+    by_chain: &BTreeMap<&ChainId, Vec<usize>>,
+    sigs: &BTreeMap<&ChainId, Signatures>,
+    selected: &BTreeSet<ChainId>,
+) -> Bucket {
+    if let Some(b) = &opts.bucket {
+        return Bucket {
+            name: b.clone(),
+            judged: true,
+        };
+    }
+    let vote = |trusted_only: bool| {
+        let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+        for (chain, idx) in by_chain.iter().filter(|(c, _)| selected.contains(**c)) {
+            let verified = sigs.get(chain).map(|s| &s.verified);
+            for &i in idx {
+                let e = &entries[i];
+                let Some(d) = e.digest() else { continue };
+                if trusted_only {
+                    let in_place = crate::layout::collapse_slashes(&d.s3_object)
+                        == crate::layout::collapse_slashes(&e.key)
+                        && d.account_id == e.name.chain.account;
+                    if !in_place || !verified.is_some_and(|v| v.contains_key(&i)) {
+                        continue;
+                    }
+                }
+                *votes.entry(d.s3_bucket.as_str()).or_default() += 1;
+            }
+        }
+        votes
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+            .map(|(b, _)| b.to_string())
+    };
+    match vote(true) {
+        Some(name) => Bucket { name, judged: true },
+        None => Bucket {
+            name: vote(false).unwrap_or_else(|| "unknown-bucket".to_string()),
+            judged: false,
+        },
+    }
 }
 
 /// Merges sorted intervals that overlap or touch.
