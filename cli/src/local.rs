@@ -3,6 +3,8 @@
 //! Object `s3://B/K` is `DIR/K`; its S3 user metadata is the sidecar
 //! `DIR/K.metadata.json`. A key is read only if every segment is a plain
 //! name and the resolved path (after symlinks) is still inside `DIR`.
+//! Only regular files are objects: a folder at a key means no object there
+//! (as in S3), and a FIFO, socket or device is never opened (a read error).
 
 use anyhow::{Context, Result};
 use ctverify_core::layout::safe_segments;
@@ -41,8 +43,10 @@ impl LocalStore {
         })
     }
 
-    /// Every object key under the root (regular files only; symlinks and
-    /// sidecars are not objects). Sorted.
+    /// Every object key under the root (regular files only; symlinks,
+    /// special files and sidecars are not objects). Sorted. Only folders are
+    /// opened (never followed through symlinks); entry types come from the
+    /// folder listing, so a FIFO or device is never opened.
     pub fn list(&self) -> Result<Vec<String>> {
         let mut keys = Vec::new();
         let mut stack = vec![(self.root.clone(), String::new())];
@@ -68,18 +72,21 @@ impl LocalStore {
 
     /// The path of `key`, if it is safe to read: its directory resolves
     /// (after symlinks) inside the root, and so does the file if it is a
-    /// symlink itself.
-    fn path(&self, key: &str) -> Result<PathBuf, ReadFailure> {
+    /// symlink itself. With the path, its metadata (symlinks followed); it
+    /// is never opened here.
+    fn path(&self, key: &str) -> Result<(PathBuf, std::fs::Metadata), ReadFailure> {
         let segments = safe_segments(key).ok_or(ReadFailure::Unsafe)?;
         let (file, folders) = segments.split_last().ok_or(ReadFailure::Unsafe)?;
         let mut dir = self.root.clone();
         dir.extend(folders);
         let path = self.real_dir(dir)?.join(file);
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.file_type().is_symlink() => self.inside(&path),
-            Ok(_) => Ok(path),
-            Err(e) => Err(io_failure(e)),
+        let meta = std::fs::symlink_metadata(&path).map_err(io_failure)?;
+        if !meta.file_type().is_symlink() {
+            return Ok((path, meta));
         }
+        let real = self.inside(&path)?;
+        let meta = std::fs::metadata(&real).map_err(io_failure)?;
+        Ok((real, meta))
     }
 
     fn real_dir(&self, dir: PathBuf) -> Result<PathBuf, ReadFailure> {
@@ -101,15 +108,16 @@ impl LocalStore {
         }
     }
 
-    /// Opens `key` for streaming.
+    /// Opens `key` for streaming. Only a regular file is an object; the
+    /// type is checked before opening (opening a FIFO blocks until a writer
+    /// comes; a device may do anything) and again on the open file (the path
+    /// may have been swapped in between).
     pub fn open_object(&self, key: &str) -> Result<File, ReadFailure> {
-        let path = self.path(key)?;
-        let file = File::open(&path).map_err(io_failure)?;
-        match file.metadata() {
-            Ok(m) if m.is_file() => Ok(file),
-            Ok(_) => Err(ReadFailure::Other("not a regular file".into())),
-            Err(e) => Err(io_failure(e)),
-        }
+        let (path, meta) = self.path(key)?;
+        regular(&meta)?;
+        let file = open_regular(&path).map_err(io_failure)?;
+        regular(&file.metadata().map_err(io_failure)?)?;
+        Ok(file)
     }
 
     /// Reads `key` whole, refusing more than `limit` bytes (digests only;
@@ -163,6 +171,56 @@ impl LocalStore {
             Err(ReadFailure::Other(e)) => Metadata::Unreadable(e),
         }
     }
+}
+
+/// How S3 would see a file of this type: a regular file is an object, a
+/// folder means there is no object at that key, anything else (FIFO,
+/// socket, device) cannot be read.
+fn regular(meta: &std::fs::Metadata) -> Result<(), ReadFailure> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        Ok(())
+    } else if kind.is_dir() {
+        Err(ReadFailure::NotFound)
+    } else {
+        Err(ReadFailure::Other(format!("not a regular file ({})", special(kind))))
+    }
+}
+
+#[cfg(unix)]
+fn special(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "fifo"
+    } else if kind.is_socket() {
+        "socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "device"
+    } else {
+        "special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special(_: std::fs::FileType) -> &'static str {
+    "special file"
+}
+
+/// Opens a path checked to be a regular file, non-blocking (should it have
+/// become a FIFO meanwhile, `open` returns at once) and without following a
+/// symlink: `path` is already resolved, so a symlink there is a swap.
+#[cfg(unix)]
+fn open_regular(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_regular(path: &Path) -> std::io::Result<File> {
+    File::open(path)
 }
 
 fn io_failure(e: std::io::Error) -> ReadFailure {

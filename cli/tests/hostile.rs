@@ -2,9 +2,14 @@
 //! bounded on bombs, and uses exit code 2 for usage errors.
 
 use serde_json::Value;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A run that takes longer than this is blocked (on a FIFO, say): it is
+/// killed and the test fails.
+const TIME_LIMIT: Duration = Duration::from_secs(20);
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/vectors/clean_chain_valid")
@@ -60,7 +65,8 @@ fn validate_json(dir: &Path) -> (i32, Value) {
 }
 
 /// `ctverify validate --local DIR/bucket --public-keys DIR/public-keys.json
-/// --format json EXTRA...`: exit code and report.
+/// --format json EXTRA...`: exit code and report. The run must end within
+/// `TIME_LIMIT`, else it is killed and the test fails.
 fn validate_json_with(dir: &Path, extra: &[&str]) -> (i32, Value) {
     let bucket = dir.join("bucket");
     let keys = dir.join("public-keys.json");
@@ -73,10 +79,41 @@ fn validate_json_with(dir: &Path, extra: &[&str]) -> (i32, Value) {
         "--format",
         "json",
     ];
-    let out = ctverify(&[&base[..], extra].concat());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctverify"))
+        .args([&base[..], extra].concat())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).unwrap();
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > TIME_LIMIT {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!(
+                "ctverify did not finish within {TIME_LIMIT:?}: killed (blocked on {})",
+                dir.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
     let report =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), report)
+        serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&stderr)));
+    (status.code().unwrap(), report)
 }
 
 fn kinds_for(report: &Value, needle: &str) -> Vec<String> {
@@ -87,6 +124,31 @@ fn kinds_for(report: &Value, needle: &str) -> Vec<String> {
         .filter(|f| f["object"].as_str().is_some_and(|o| o.ends_with(needle)))
         .map(|f| f["kind"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// (kind, message) of each finding whose object ends with `needle`.
+fn findings_for(report: &Value, needle: &str) -> Vec<(String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["object"].as_str().is_some_and(|o| o.ends_with(needle)))
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().into(),
+                f["message"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+fn file_name(path: &Path) -> &str {
+    path.file_name().unwrap().to_str().unwrap()
 }
 
 #[test]
@@ -294,5 +356,121 @@ fn a_symlinked_folder_out_of_the_copy_is_never_followed() {
     assert_eq!(kinds_for(&report, name), ["read_error"], "{report}");
     assert_eq!(report["summary"]["logs"]["valid"], 0, "{report}");
     assert_eq!(code, 2);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+// Objects that are not regular files never block and are judged as S3
+// would: a folder means no object at that key, anything else (FIFO, socket,
+// device) cannot be read.
+
+/// The first log of a scratch copy, deleted: the caller puts something else
+/// at its path.
+fn scratch_without_log(name: &str) -> (PathBuf, PathBuf) {
+    let dir = scratch(name);
+    let log = files(&dir.join("bucket"), "_CloudTrail_")[0].clone();
+    std::fs::remove_file(&log).unwrap();
+    (dir, log)
+}
+
+/// The run finishes; the log gets exactly one `read_error` naming `what`.
+fn assert_unreadable_log(dir: &Path, log: &Path, what: &str) {
+    let (code, report) = validate_json(dir);
+    let found = findings_for(&report, file_name(log));
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0].0, "read_error", "{report}");
+    assert!(found[0].1.contains(&format!("not a regular file ({what})")), "{report}");
+    assert_eq!((code, report["verdict"].as_str()), (2, Some("incomplete")), "{report}");
+    assert_eq!(report["summary"]["logs"]["valid"], 9, "{report}");
+}
+
+/// The run finishes; the log is `log_missing`, as in S3 where a folder is
+/// no object.
+fn assert_missing_log(dir: &Path, log: &Path) {
+    let (code, report) = validate_json(dir);
+    assert_eq!(kinds_for(&report, file_name(log)), ["log_missing"], "{report}");
+    let mut all: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    all.sort();
+    assert_eq!(all, ["chain_restart", "log_missing"], "{report}"); // nothing else, no key under the folder
+    assert_eq!((code, report["verdict"].as_str()), (1, Some("invalid")), "{report}");
+}
+
+#[test]
+fn a_fifo_at_a_log_path_is_a_read_error_not_a_hang() {
+    let (dir, log) = scratch_without_log("fifo-log");
+    mkfifo(&log);
+    assert_unreadable_log(&dir, &log, "fifo");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_symlink_to_a_fifo_at_a_log_path_is_a_read_error_not_a_hang() {
+    let (dir, log) = scratch_without_log("fifo-link");
+    let fifo = dir.join("bucket/a-fifo");
+    mkfifo(&fifo);
+    std::os::unix::fs::symlink(&fifo, &log).unwrap();
+    assert_unreadable_log(&dir, &log, "fifo");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_socket_at_a_log_path_is_a_read_error() {
+    let (dir, log) = scratch_without_log("socket-log");
+    // A socket path is limited to ~108 bytes: bind short, then move it in place.
+    let short = dir.join("s");
+    let _listener = std::os::unix::net::UnixListener::bind(&short).unwrap();
+    std::fs::rename(&short, &log).unwrap();
+    assert_unreadable_log(&dir, &log, "socket");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_folder_at_a_log_path_is_a_missing_log() {
+    let (dir, log) = scratch_without_log("folder-log");
+    std::fs::create_dir(&log).unwrap();
+    assert_missing_log(&dir, &log);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_symlink_to_a_folder_at_a_log_path_is_a_missing_log() {
+    let (dir, log) = scratch_without_log("folder-link");
+    let folder = dir.join("bucket/a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    std::os::unix::fs::symlink(&folder, &log).unwrap();
+    assert_missing_log(&dir, &log);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_fifo_as_a_metadata_sidecar_is_unusable_metadata_not_a_hang() {
+    let tuples = |report: &Value| -> Vec<String> {
+        let list = report["findings"].as_array().unwrap().iter();
+        list.map(|f| format!("{} {} {} {}", f["kind"], f["object"], f["start"], f["end"]))
+            .collect()
+    };
+    // Baseline: the newest digest's sidecar deleted (a plain sync copy).
+    let plain = scratch("no-sidecar");
+    let newest = files(&plain.join("bucket"), "_CloudTrail-Digest_").pop().unwrap();
+    std::fs::remove_file(format!("{}.metadata.json", newest.display())).unwrap();
+    let (plain_code, plain_report) = validate_json(&plain);
+    // The same sidecar replaced by a FIFO: judged exactly the same.
+    let dir = scratch("fifo-sidecar");
+    let newest = files(&dir.join("bucket"), "_CloudTrail-Digest_").pop().unwrap();
+    let sidecar = PathBuf::from(format!("{}.metadata.json", newest.display()));
+    std::fs::remove_file(&sidecar).unwrap();
+    mkfifo(&sidecar);
+    let (code, report) = validate_json(&dir);
+    let found = findings_for(&report, file_name(&newest));
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0].0, "digest_unsigned", "{report}");
+    assert!(found[0].1.contains("not a regular file (fifo)"), "{report}");
+    assert_eq!(tuples(&report), tuples(&plain_report), "{report}");
+    assert_eq!((code, report["verdict"].as_str()), (plain_code, Some("incomplete")));
+    std::fs::remove_dir_all(plain).unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }

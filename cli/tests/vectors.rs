@@ -3,6 +3,7 @@
 //! and the complete multiset of findings.
 
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -59,6 +60,53 @@ fn finding_tuples(list: &Value) -> Vec<String> {
     v
 }
 
+/// The differences between two multisets of findings, readable: each
+/// finding `got` has more often than `want` is unexpected, each it has less
+/// often is missing (with the counts when a finding occurs more than once).
+/// Empty exactly when the sorted lists are equal.
+fn multiset_diff(got: &[String], want: &[String]) -> Vec<String> {
+    let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for g in got {
+        counts.entry(g).or_default().0 += 1;
+    }
+    for w in want {
+        counts.entry(w).or_default().1 += 1;
+    }
+    let mut problems = Vec::new();
+    for (finding, (g, w)) in counts {
+        let times = if g.max(w) > 1 {
+            format!(" (got {g}, expected {w})")
+        } else {
+            String::new()
+        };
+        if g > w {
+            problems.push(format!("unexpected finding {finding}{times}"));
+        } else if g < w {
+            problems.push(format!("missing finding {finding}{times}"));
+        }
+    }
+    let (mut sorted_got, mut sorted_want) = (got.to_vec(), want.to_vec());
+    sorted_got.sort();
+    sorted_want.sort();
+    assert_eq!(problems.is_empty(), sorted_got == sorted_want);
+    problems
+}
+
+#[test]
+fn findings_are_compared_as_multisets() {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert!(multiset_diff(&s(&["b", "a"]), &s(&["a", "b"])).is_empty());
+    assert_eq!(
+        multiset_diff(&s(&["a", "a", "b"]), &s(&["a", "b"])),
+        ["unexpected finding a (got 2, expected 1)"]
+    );
+    assert_eq!(
+        multiset_diff(&s(&["a"]), &s(&["a", "a", "c"])),
+        ["missing finding a (got 1, expected 2)", "missing finding c"]
+    );
+    assert_eq!(multiset_diff(&s(&["x"]), &s(&[])), ["unexpected finding x"]);
+}
+
 #[test]
 fn at_least_thirty_vectors() {
     assert!(vectors().len() >= 30, "only {} vectors", vectors().len());
@@ -86,12 +134,7 @@ fn every_vector_gives_the_expected_report() {
             problems.push(format!("verdict {}, expected {}", report["verdict"], exp["verdict"]));
         }
         let (got, want) = (finding_tuples(&report["findings"]), finding_tuples(&exp["findings"]));
-        for extra in got.iter().filter(|g| !want.contains(g)) {
-            problems.push(format!("unexpected finding {extra}"));
-        }
-        for miss in want.iter().filter(|w| !got.contains(w)) {
-            problems.push(format!("missing finding {miss}"));
-        }
+        problems.extend(multiset_diff(&got, &want));
         if !problems.is_empty() {
             failures.push(format!("{name}:\n    {}", problems.join("\n    ")));
         }
