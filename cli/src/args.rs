@@ -112,6 +112,23 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub allow_gaps: bool,
 
+    /// Largest uncompressed size of one log, in bytes. A log that inflates
+    /// beyond it (or beyond --max-log-ratio) is not judged: it is reported as
+    /// read_error (unverifiable, exit 2), never as valid or tampered.
+    #[arg(long, value_name = "BYTES", default_value_t = ctverify_core::logs::MAX_LOG_INFLATED)]
+    pub max_log_bytes: u64,
+
+    /// Largest ratio of uncompressed to compressed size of one log (plus
+    /// 64 KiB). CloudTrail logs compress about 10:1; decompression bombs
+    /// about 1000:1. Bounds the work a hostile folder can cause.
+    #[arg(long, value_name = "RATIO", default_value_t = ctverify_core::logs::MAX_LOG_RATIO)]
+    pub max_log_ratio: u64,
+
+    /// Largest number of log files all loaded digests may list together
+    /// (bounds memory on a hostile bucket); beyond it the run stops (exit 2).
+    #[arg(long, value_name = "N", default_value_t = ctverify_core::verify::MAX_LISTED_LOGS)]
+    pub max_listed_logs: usize,
+
     /// Pin "now" (tests and reproducible reports), RFC 3339.
     #[arg(long, value_name = "TIME", hide = true)]
     pub now: Option<String>,

@@ -146,7 +146,13 @@ impl CompatSource for LocalSource {
 
 /// GetObject + streaming gunzip/SHA-256 of one log in the copy.
 fn stream_log(store: &LocalStore, key: &str) -> Result<StreamedLog, AwsError> {
-    match store.hash_log(key) {
+    // aws-cli inflates whatever it gets: no ratio limit, only the old
+    // 16 GiB ceiling, so that --compat judges bombs exactly as it does.
+    let budget = ctverify_core::logs::LogBudget {
+        max_inflated: 16 * 1024 * 1024 * 1024,
+        max_ratio: u64::MAX,
+    };
+    match store.hash_log(key, budget) {
         Ok(h) => Ok(StreamedLog::from_hashed(&h)),
         Err(ReadFailure::NotFound | ReadFailure::Unsafe) => Err(AwsError::no_such_key()),
         Err(ReadFailure::Other(_)) => Err(denied("GetObject")),

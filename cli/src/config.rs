@@ -4,6 +4,7 @@
 use crate::args::{Format, ValidateArgs};
 use anyhow::{bail, Context, Result};
 use ctverify_core::keys::Keyring;
+use ctverify_core::logs::LogBudget;
 use ctverify_core::time::Timestamp;
 use ctverify_core::verify::{Options, TrailFilter};
 use std::path::PathBuf;
@@ -59,6 +60,11 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
         None => None,
     };
     options.allow_gaps = args.allow_gaps;
+    options.log_budget = LogBudget {
+        max_inflated: args.max_log_bytes,
+        max_ratio: args.max_log_ratio,
+    };
+    options.max_listed_logs = args.max_listed_logs;
     options.verbose = args.verbose;
     options.regions = args.region.clone();
     options.accounts = args.account_id.clone();

@@ -8,7 +8,7 @@
 
 use anyhow::{Context, Result};
 use ctverify_core::layout::safe_segments;
-use ctverify_core::logs::{HashedLog, LogHasher};
+use ctverify_core::logs::{HashedLog, LogBudget, LogHasher};
 use ctverify_core::verify::{Metadata, ReadFailure};
 use std::collections::HashMap;
 use std::fs::File;
@@ -135,18 +135,18 @@ impl LocalStore {
 
     /// Streams `key` through gunzip + SHA-256 in 256 KiB reads (never whole
     /// in memory); stops reading at the first gzip error.
-    pub fn hash_log(&self, key: &str) -> Result<HashedLog, ReadFailure> {
+    pub fn hash_log(&self, key: &str, budget: LogBudget) -> Result<HashedLog, ReadFailure> {
         thread_local! {
             // One read buffer per worker thread, not one per log: logs are
             // often small and many.
             static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 256 * 1024]);
         }
         let mut file = self.open_object(key)?;
-        BUF.with_borrow_mut(|buf| Self::hash_stream(&mut file, buf))
+        BUF.with_borrow_mut(|buf| Self::hash_stream(&mut file, buf, budget))
     }
 
-    fn hash_stream(file: &mut File, buf: &mut [u8]) -> Result<HashedLog, ReadFailure> {
-        let mut hasher = LogHasher::new();
+    fn hash_stream(file: &mut File, buf: &mut [u8], budget: LogBudget) -> Result<HashedLog, ReadFailure> {
+        let mut hasher = LogHasher::with_budget(budget);
         loop {
             let n = match file.read(buf) {
                 Ok(0) => break,

@@ -5,7 +5,8 @@ use crate::config::Config;
 use crate::local::LocalStore;
 use crate::progress::Progress;
 use anyhow::Result;
-use ctverify_core::digest::MAX_DIGEST_OBJECT;
+use ctverify_core::digest::DIGEST_READ_CAP;
+use ctverify_core::logs::LogBudget;
 use ctverify_core::report::{Finding, Report, Sink};
 use ctverify_core::verify::{Analysis, LoadedDigest, LogJob, LogResult, Plan};
 use rayon::prelude::*;
@@ -37,7 +38,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
         .par_iter()
         .map(|key| LoadedDigest {
             key: key.to_string(),
-            object: store.read_object(key, MAX_DIGEST_OBJECT),
+            object: store.read_object(key, DIGEST_READ_CAP),
             metadata: store.metadata(key),
         })
         .collect();
@@ -46,7 +47,11 @@ pub fn run(config: &Config) -> Result<Outcome> {
     let jobs = analysis.log_jobs();
     let progress = Progress::new(jobs.iter().filter(|j| j.vouched).count() as u64);
     let started = Instant::now();
-    let results: Vec<LogResult> = jobs.par_iter().map(|job| hash_log(&store, job, &progress)).collect();
+    let budget = config.options.log_budget;
+    let results: Vec<LogResult> = jobs
+        .par_iter()
+        .map(|job| hash_log(&store, job, budget, &progress))
+        .collect();
     let hashing = started.elapsed();
     progress.finish();
     let report = analysis.finish(results, &mut sink);
@@ -54,11 +59,11 @@ pub fn run(config: &Config) -> Result<Outcome> {
 }
 
 /// Hashes one vouched log (streamed), ticking the progress bar.
-fn hash_log(store: &LocalStore, job: &LogJob, progress: &Progress) -> LogResult {
+fn hash_log(store: &LocalStore, job: &LogJob, budget: LogBudget, progress: &Progress) -> LogResult {
     if !job.vouched {
         return LogResult::Skipped;
     }
-    let result = store.hash_log(&job.object.key);
+    let result = store.hash_log(&job.object.key, budget);
     progress.inc();
     match result {
         Ok(h) => LogResult::Hashed(h),

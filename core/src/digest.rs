@@ -10,16 +10,26 @@ use crate::time::Timestamp;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
-/// Largest compressed digest object accepted (real ones are a few KB).
+/// Largest compressed digest object `--compat` reads (aws-cli has no limit).
 pub const MAX_DIGEST_OBJECT: u64 = 16 * 1024 * 1024;
-/// Largest inflated digest accepted.
+/// Largest inflated digest `--compat` accepts.
 pub const MAX_DIGEST_INFLATED: u64 = 64 * 1024 * 1024;
+/// Largest compressed digest object strict mode reads. Real digests are a
+/// few KB (an hour with a thousand log files is about 100 KB).
+pub const DIGEST_READ_CAP: u64 = 4 * 1024 * 1024;
+/// Largest inflated digest strict mode accepts.
+pub const DIGEST_INFLATED_CAP: u64 = 16 * 1024 * 1024;
+/// Largest inflation ratio of a digest (plus 64 KiB): real digests, mostly
+/// hex hashes and keys, compress less than 10:1. Bounds the parsing work a
+/// folder of digest bombs can cause by its size.
+pub const DIGEST_MAX_RATIO: u64 = 64;
 
 /// Why a digest object is not a well-formed digest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DigestFormatError {
-    /// Larger than [`MAX_DIGEST_OBJECT`] or inflating beyond [`MAX_DIGEST_INFLATED`].
+    /// Larger than [`DIGEST_READ_CAP`], or inflating beyond
+    /// [`DIGEST_INFLATED_CAP`] or [`DIGEST_MAX_RATIO`] times its size.
     #[error("digest is larger than the {0}-byte limit")]
     TooLarge(u64),
     /// Not gzip, corrupt, or failing its CRC/length check.
@@ -149,10 +159,14 @@ impl Digest {
 /// Inflates a digest object under the strict framing rules: one complete
 /// gzip member, nothing after it, bounded size.
 pub fn inflate_digest(object: &[u8]) -> Result<Vec<u8>, DigestFormatError> {
-    if object.len() as u64 > MAX_DIGEST_OBJECT {
-        return Err(DigestFormatError::TooLarge(MAX_DIGEST_OBJECT));
+    if object.len() as u64 > DIGEST_READ_CAP {
+        return Err(DigestFormatError::TooLarge(DIGEST_READ_CAP));
     }
-    let (inflated, end) = gunzip(object, MAX_DIGEST_INFLATED).map_err(|e| match e {
+    let limit = (object.len() as u64)
+        .saturating_mul(DIGEST_MAX_RATIO)
+        .saturating_add(64 * 1024)
+        .min(DIGEST_INFLATED_CAP);
+    let (inflated, end) = gunzip(object, limit).map_err(|e| match e {
         crate::gzip::GzipError::TooLarge(n) => DigestFormatError::TooLarge(n),
         other => DigestFormatError::Gzip(other.to_string()),
     })?;

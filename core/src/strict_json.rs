@@ -100,7 +100,10 @@ mod tests {
     #[test]
     fn same_values_as_serde_json_otherwise() {
         let text = br#"{"a":[1,-2,3.5,"s\/t",null,true,{"b":{}}],"c":"\u00e9"}"#;
-        assert_eq!(from_slice(text).unwrap(), serde_json::from_slice::<Value>(text).unwrap());
+        assert_eq!(
+            from_slice(text).unwrap(),
+            serde_json::from_slice::<Value>(text).unwrap()
+        );
         assert!(from_slice(b"{} x").is_err());
         assert!(from_slice("[".repeat(10_000).as_bytes()).is_err());
     }

@@ -329,7 +329,7 @@ impl Scenario<'_> {
             }
             let covered: Vec<(Time, Time)> = recs
                 .iter()
-                .filter(|d| d.present && d.authenticated)
+                .filter(|d| d.present && d.authenticated && !d.backfill)
                 .map(|d| (d.start, d.end))
                 .collect();
             for (s, e) in gaps(from, to, &covered) {

@@ -597,6 +597,11 @@ impl<'k> Scenario<'k> {
     }
 
     /// Stores an object, refusing keys that would leave `bucket/`.
+    /// Stores an arbitrary object (an injection) at `key`.
+    pub fn put_raw(&mut self, key: &str, bytes: Vec<u8>) -> Result<()> {
+        self.put_object(key, bytes)
+    }
+
     fn put_object(&mut self, key: &str, bytes: Vec<u8>) -> Result<()> {
         if key.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
             bail!("refusing object key {key:?}");

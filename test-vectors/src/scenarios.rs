@@ -101,6 +101,35 @@ pub const ALL: &[(&str, Build)] = &[
     ("backfill_log_modified_detected", backfill_log_modified_detected),
     ("empty_digests_valid", empty_digests_valid),
     ("escaped_slashes_valid", escaped_slashes_valid),
+    // Hardening (issue 6): each pins a rule an attack broke.
+    (
+        "backfill_newest_regular_deleted_gap",
+        backfill_newest_regular_deleted_gap,
+    ),
+    (
+        "backfill_middle_regular_deleted_detected",
+        backfill_middle_regular_deleted_detected,
+    ),
+    (
+        "backfill_generated_before_end_unverifiable",
+        backfill_generated_before_end_unverifiable,
+    ),
+    (
+        "backfill_generated_after_now_unverifiable",
+        backfill_generated_after_now_unverifiable,
+    ),
+    ("decoy_digests_outvote_bucket_valid", decoy_digests_outvote_bucket_valid),
+    (
+        "log_listed_by_forged_digest_unreferenced",
+        log_listed_by_forged_digest_unreferenced,
+    ),
+    ("digest_duplicate_key_malformed", digest_duplicate_key_malformed),
+    ("digest_after_now_incomplete", digest_after_now_incomplete),
+    (
+        "log_folder_off_pattern_objects_unreferenced",
+        log_folder_off_pattern_objects_unreferenced,
+    ),
+    ("log_decompression_bomb_read_error", log_decompression_bomb_read_error),
 ];
 
 /// End of hour `n` of the default chain (`FIRST_START + n h`).
@@ -877,5 +906,169 @@ fn escaped_slashes_valid(s: &mut Scenario<'_>) -> Result<()> {
         p.escape_slashes = true;
     }
     s.write_chain(&Trail::default(), &plans)?;
+    Ok(())
+}
+
+// ----- hardening (issue 6) -------------------------------------------------
+
+/// Rule 1: a backfill digest never stands in for a regular one (newest).
+fn backfill_newest_regular_deleted_gap(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The newest regular digest (hour 4) is deleted; an authentic backfill digest for the same hour remains: a backfill only supplements its hour, so the hour is a coverage_gap (incomplete), never valid.");
+    let trail = Trail::default();
+    let d = s.write_default_chain(&trail, 5)?;
+    s.write_backfill(&trail, hour(4)?, hour(5)?, 1, hour(5)? + 20 * MINUTE)?;
+    s.delete_digest(d[4])?;
+    Ok(())
+}
+
+/// Rule 1: a backfill digest never stands in for a regular one (middle).
+fn backfill_middle_regular_deleted_detected(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The middle regular digest (hour 2) is deleted; an authentic backfill digest for the same hour remains: digest_missing for the regular one, and its hour is a coverage_gap.");
+    let trail = Trail::default();
+    let d = s.write_default_chain(&trail, 5)?;
+    s.write_backfill(&trail, hour(2)?, hour(3)?, 1, hour(5)?)?;
+    let key = s.digest(d[2]).key.clone();
+    s.delete_digest(d[2])?;
+    s.expect(Kind::DigestMissing, &key);
+    Ok(())
+}
+
+/// Sets a backfill digest's unsigned `backfill-generation-timestamp`.
+fn set_generation_time(s: &mut Scenario<'_>, idx: usize, t: Time) -> Result<()> {
+    let key = s.digest(idx).key.clone();
+    let Some(Json::Obj(fields)) = s.sidecars.get_mut(&key) else {
+        return Err(anyhow!("no sidecar for {key}"));
+    };
+    for (name, value) in fields.iter_mut() {
+        if name == "backfill-generation-timestamp" {
+            *value = Json::str(time::iso(t));
+        }
+    }
+    Ok(())
+}
+
+/// Rule 2: the unsigned generation time is bounded below by the end time.
+fn backfill_generated_before_end_unverifiable(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("A backfill digest's unsigned backfill-generation-timestamp metadata is moved before its own digestEndTime (to pick another key): digest_key_unknown (unverifiable), never valid; the log it alone lists is unverified and, inside the covered period, log_unreferenced.");
+    let trail = Trail::default();
+    s.write_default_chain(&trail, 5)?;
+    let b = s.write_backfill(&trail, hour(1)?, hour(2)?, 1, hour(5)?)?;
+    set_generation_time(s, b, hour(1)? + 10 * MINUTE)?;
+    s.mark_unauthenticated(b);
+    let key = s.digest(b).key.clone();
+    let log = first_log(s, b)?;
+    s.expect(Kind::DigestKeyUnknown, &key);
+    s.expect(Kind::LogUnreferenced, &log);
+    Ok(())
+}
+
+/// Rule 2: the unsigned generation time is bounded above by now.
+fn backfill_generated_after_now_unverifiable(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("A backfill digest's backfill-generation-timestamp metadata lies after the current time (2030): digest_key_unknown (unverifiable); the log it alone lists is log_unreferenced.");
+    let trail = Trail::default();
+    s.write_default_chain(&trail, 5)?;
+    let b = s.write_backfill(&trail, hour(1)?, hour(2)?, 1, hour(5)?)?;
+    set_generation_time(s, b, time::parse("2030-01-01T00:00:00Z")?)?;
+    s.mark_unauthenticated(b);
+    let key = s.digest(b).key.clone();
+    let log = first_log(s, b)?;
+    s.expect(Kind::DigestKeyUnknown, &key);
+    s.expect(Kind::LogUnreferenced, &log);
+    Ok(())
+}
+
+/// Rule 3: unauthenticated digests have no say in the bucket name.
+fn decoy_digests_outvote_bucket_valid(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("Seven forged digests of another trail (decoy), in the same folder, claim the bucket attacker-bucket and outnumber the five real ones; --trail-arn selects demo: the bucket comes only from authenticated digests, so nothing is moved: valid.");
+    let trail = Trail::default();
+    s.write_default_chain(&trail, 5)?;
+    let mut decoy = Trail::default().named("decoy");
+    decoy.bucket = "attacker-bucket".to_owned();
+    let mut plans = hourly(first_start()?, 7);
+    for p in &mut plans {
+        p.logs = 0;
+        p.signer = Some("attacker".to_owned());
+    }
+    for d in s.write_chain(&decoy, &plans)? {
+        s.mark_unauthenticated(d);
+    }
+    s.main_trail = Some(trail.clone());
+    s.args.trail_arn = Some(trail.arn());
+    Ok(())
+}
+
+/// Rule 3: only an authenticated digest makes a log referenced.
+fn log_listed_by_forged_digest_unreferenced(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("An injected log (02:47) is listed by a forged digest of another trail in the same folder: a log counts as referenced only when an authenticated digest lists it, so log_unreferenced on it (and digest_signature_invalid on the forgery).");
+    let trail = Trail::default();
+    s.write_default_chain(&trail, 5)?;
+    let decoy = Trail::default().named("decoy");
+    let mut plan = DigestPlan::new(hour(2)?, hour(3)?);
+    plan.logs = 1;
+    plan.signer = Some("attacker".to_owned());
+    let forged = s.write_digest(&decoy, &plan, None)?;
+    s.mark_unauthenticated(forged);
+    let key = s.digest(forged).key.clone();
+    let log = first_log(s, forged)?;
+    s.main_trail = Some(trail);
+    s.expect(Kind::DigestSignatureInvalid, &key);
+    s.expect(Kind::LogUnreferenced, &log);
+    Ok(())
+}
+
+/// Rule 6: strict JSON rejects duplicated keys.
+fn digest_duplicate_key_malformed(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The middle digest repeats its digestS3Bucket field (first the real bucket, then another; signed as written): strict JSON rejects duplicated keys, so digest_malformed and a coverage_gap for its hour, never \"last one wins\".");
+    let mut plans = hourly(first_start()?, 5);
+    plans[2].logs = 0;
+    plans[2].edits.push(Edit::Apply(|j| {
+        if let Json::Obj(fields) = j {
+            fields.push(("digestS3Bucket".to_owned(), Json::str("other-bucket")));
+        }
+    }));
+    let d = s.write_chain(&Trail::default(), &plans)?;
+    let key = s.digest(d[2]).key.clone();
+    s.mark_malformed(d[2]);
+    s.expect(Kind::DigestMalformed, &key);
+    Ok(())
+}
+
+/// Rule 7: a digest that ends after "now" is evidence that the clock is wrong.
+fn digest_after_now_incomplete(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("The chain runs past the current time (the tests pin now at 2026-01-01T00:00:00Z): each digest ending after now gets digest_key_unknown and, since the clock is contradicted, nothing is 'not yet due': those hours are a coverage_gap (incomplete).");
+    let start = time::parse("2025-12-31T22:17:28Z")?;
+    let d = s.write_chain(&Trail::default(), &hourly(start, 4))?;
+    for &i in &d[1..] {
+        s.mark_unauthenticated(i);
+        let key = s.digest(i).key.clone();
+        s.expect(Kind::DigestKeyUnknown, &key);
+    }
+    Ok(())
+}
+
+/// Rule 8: off-pattern objects in a log folder are injections too.
+fn log_folder_off_pattern_objects_unreferenced(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("Three objects CloudTrail never writes are placed in the trail's log folder: a log name without .gz and a notes.txt in the 2024/03/01 date folder, and an undated file: log_unreferenced on each.");
+    let trail = Trail::default();
+    s.write_default_chain(&trail, 5)?;
+    let real = trail.log_key(hour(2)? + 30 * MINUTE, "AbCdEfGhIjKlMnOp");
+    let plain = real.strip_suffix(".gz").unwrap_or(&real).to_owned();
+    let folder = real.rsplit_once('/').map_or(String::new(), |(f, _)| f.to_owned());
+    let notes = format!("{folder}/notes.txt");
+    let undated = format!("AWSLogs/{}/CloudTrail/{}/readme", trail.account, trail.region);
+    for key in [&plain, &notes, &undated] {
+        s.put_raw(key, b"{\"Records\":[]}".to_vec())?;
+        s.expect(Kind::LogUnreferenced, key);
+    }
+    Ok(())
+}
+
+/// Rule 5: a log over the inflation budget is unverifiable, not judged.
+fn log_decompression_bomb_read_error(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe("A listed log is replaced by 20 MB of zeros gzipped to ~20 KB (1000:1, over the default 100:1 budget): read_error (unverifiable), neither log_modified nor valid.");
+    let d = s.write_default_chain(&Trail::default(), 5)?;
+    let log = first_log(s, d[2])?;
+    s.replace_object(&log, gzip(&vec![0u8; 20_000_000])?)?;
+    s.expect(Kind::ReadError, &log);
     Ok(())
 }
