@@ -50,6 +50,9 @@ random_dir=target/compat-random
 cargo run --quiet --locked --release -p ctverify-test-vectors -- random --out "$random_dir" --count 40 --seed 7
 export CTVERIFY_EXTRA_VECTORS="$PWD/$random_dir"
 
+step "hostile input: a 100 MB hostile copy is judged in <= 60 s and <= 1 GiB, never valid"
+bash bench/hostile.sh 100
+
 step "tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
