@@ -474,9 +474,14 @@ impl Analysis {
             verbose: opts.verbose,
             due_end,
         };
-        // A log is referenced only when an authenticated digest lists it.
-        for s in sigs.values() {
-            for &i in s.verified.keys() {
+        // A log is referenced only when an authenticated digest lists it:
+        // one of a selected chain (whose logs are checked), or one of
+        // another trail sharing the folder that sits where it says it
+        // belongs (an authentic digest copied here from elsewhere does not
+        // vouch for this folder).
+        for (chain, s) in &sigs {
+            let selected = plan.selected.contains(*chain);
+            for &i in s.verified.keys().filter(|&&i| selected || in_place(&entries[i])) {
                 for l in entries[i].digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
                     a.referenced.insert(ObjectRef::new(&l.bucket, &l.object));
                 }
@@ -833,13 +838,8 @@ fn decide_bucket(
             for &i in idx {
                 let e = &entries[i];
                 let Some(d) = e.digest() else { continue };
-                if trusted_only {
-                    let in_place = crate::layout::collapse_slashes(&d.s3_object)
-                        == crate::layout::collapse_slashes(&e.key)
-                        && d.account_id == e.name.chain.account;
-                    if !in_place || !verified.is_some_and(|v| v.contains_key(&i)) {
-                        continue;
-                    }
+                if trusted_only && !(in_place(e) && verified.is_some_and(|v| v.contains_key(&i))) {
+                    continue;
                 }
                 *votes.entry(d.s3_bucket.as_str()).or_default() += 1;
             }
@@ -856,6 +856,14 @@ fn decide_bucket(
             judged: false,
         },
     }
+}
+
+/// The digest was found at the key it names, in the account it names.
+fn in_place(e: &Entry) -> bool {
+    e.digest().is_some_and(|d| {
+        crate::layout::collapse_slashes(&d.s3_object) == crate::layout::collapse_slashes(&e.key)
+            && d.account_id == e.name.chain.account
+    })
 }
 
 /// Merges sorted intervals that overlap or touch.
