@@ -317,8 +317,13 @@ impl Report {
 pub trait Sink {
     /// A finding was produced (also `valid` objects, for verbose output).
     fn finding(&mut self, finding: &Finding);
-    /// One more log object was hashed (`bytes` uncompressed).
+    /// One more log object was hashed (`bytes` uncompressed; 0 when it
+    /// could not be read or was not needed).
     fn log_done(&mut self, _bytes: u64) {}
+    /// One more digest was loaded.
+    fn digest_loaded(&mut self) {}
+    /// The digests are verified; this many logs are to be hashed.
+    fn logs_planned(&mut self, _vouched: u64) {}
 }
 
 /// A sink that ignores everything.

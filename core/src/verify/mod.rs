@@ -11,6 +11,9 @@
 //! Every finding goes through the caller's [`Sink`] as it is produced.
 
 mod chain;
+mod driver;
+
+pub use driver::Driver;
 
 use crate::digest::Digest;
 use crate::keys::Keyring;
@@ -297,6 +300,8 @@ fn in_load_window(t: Timestamp, opts: &Options) -> bool {
 /// [`crate::logs::LogHasher`] unless `vouched` is false.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogJob {
+    /// Its id: give it back with the result ([`Analysis::accept`]).
+    pub id: JobId,
     /// The log object.
     pub object: ObjectRef,
     /// `hashValue` from the digest.
@@ -305,6 +310,10 @@ pub struct LogJob {
     /// be read: they are counted `unverified` whatever their content.
     pub vouched: bool,
 }
+
+/// Identifies one [`LogJob`] of an [`Analysis`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobId(pub usize);
 
 /// What the front end found for one [`LogJob`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,6 +324,41 @@ pub enum LogResult {
     Failed(ReadFailure),
     /// Not read (the job was not vouched for).
     Skipped,
+}
+
+/// A digest object parsed right after loading: its bytes are not kept.
+pub struct ParsedDigest {
+    key: String,
+    state: State,
+    metadata: Metadata,
+}
+
+impl ParsedDigest {
+    /// Parses a loaded digest object (strict gzip, strict JSON, the size
+    /// caps of [`crate::digest`]). Pure: call it on the loading worker.
+    pub fn parse(key: String, object: Result<Vec<u8>, ReadFailure>, metadata: Metadata) -> ParsedDigest {
+        let state = match object {
+            Err(e) => State::Unreadable(e),
+            Ok(bytes) => match Digest::parse_object(&bytes) {
+                Ok(d) => State::Parsed(Box::new(d)),
+                Err(e) => State::Malformed(e.to_string()),
+            },
+        };
+        ParsedDigest { key, state, metadata }
+    }
+
+    /// Its key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// How many `logFiles` entries it holds (for the run's budget).
+    pub fn listed_logs(&self) -> usize {
+        match &self.state {
+            State::Parsed(d) => d.log_files.len(),
+            _ => 0,
+        }
+    }
 }
 
 pub(super) enum State {
@@ -365,6 +409,10 @@ pub struct Analysis {
     log_keys: Vec<(String, String, LogPlace)>,
     allow_gaps: bool,
     verbose: bool,
+    /// Which jobs got a result ([`Analysis::accept`]).
+    done: Vec<bool>,
+    log_counts: Counts,
+    log_bytes: u64,
     /// The end of what is due: `now` minus [`NOT_YET_DUE`], or no limit when
     /// a digest ends after `now` (the clock is wrong, so "not yet due"
     /// cannot be trusted).
@@ -400,33 +448,42 @@ impl Analysis {
         opts: &Options,
         sink: &mut dyn Sink,
     ) -> Result<Analysis, RunError> {
-        let names: BTreeMap<&str, &DigestKeyName> = plan.digests.iter().map(|(k, n)| (k.as_str(), n)).collect();
         let mut listed = 0usize;
-        let mut entries: Vec<Entry> = Vec::with_capacity(loaded.len());
+        let mut parsed = Vec::with_capacity(loaded.len());
         for l in loaded {
-            let Some(name) = names.get(l.key.as_str()).map(|n| (*n).clone()) else {
-                continue;
-            };
-            let state = match l.object {
-                Err(e) => State::Unreadable(e),
-                Ok(bytes) => match Digest::parse_object(&bytes) {
-                    Ok(d) => {
-                        listed = listed.saturating_add(d.log_files.len());
-                        if listed > opts.max_listed_logs {
-                            return Err(RunError::TooManyListedLogs(opts.max_listed_logs));
-                        }
-                        State::Parsed(Box::new(d))
-                    }
-                    Err(e) => State::Malformed(e.to_string()),
-                },
-            };
-            entries.push(Entry {
-                key: l.key,
-                name,
-                state,
-                metadata: l.metadata,
-            });
+            let p = ParsedDigest::parse(l.key, l.object, l.metadata);
+            listed = listed.saturating_add(p.listed_logs());
+            if listed > opts.max_listed_logs {
+                return Err(RunError::TooManyListedLogs(opts.max_listed_logs));
+            }
+            parsed.push(p);
         }
+        Self::from_parsed(plan, parsed, keyring, opts, sink)
+    }
+
+    /// Phase 2, from digests parsed as they were loaded
+    /// ([`ParsedDigest::parse`], e.g. on the loading worker, so that no
+    /// object bytes are kept). Digests the plan did not ask for are ignored.
+    pub fn from_parsed(
+        plan: &Plan,
+        parsed: Vec<ParsedDigest>,
+        keyring: &Keyring,
+        opts: &Options,
+        sink: &mut dyn Sink,
+    ) -> Result<Analysis, RunError> {
+        let names: BTreeMap<&str, &DigestKeyName> = plan.digests.iter().map(|(k, n)| (k.as_str(), n)).collect();
+        let mut entries: Vec<Entry> = parsed
+            .into_iter()
+            .filter_map(|p| {
+                let name = names.get(p.key.as_str()).map(|n| (*n).clone())?;
+                Some(Entry {
+                    key: p.key,
+                    name,
+                    state: p.state,
+                    metadata: p.metadata,
+                })
+            })
+            .collect();
         entries.sort_by(|a, b| (a.name.time, a.name.backfill, &a.key).cmp(&(b.name.time, b.name.backfill, &b.key)));
 
         let mut by_chain: BTreeMap<&ChainId, Vec<usize>> = BTreeMap::new();
@@ -472,6 +529,9 @@ impl Analysis {
             log_keys: plan.log_keys.clone(),
             allow_gaps: opts.allow_gaps,
             verbose: opts.verbose,
+            done: vec![],
+            log_counts: Counts::default(),
+            log_bytes: 0,
             due_end,
         };
         // A log is referenced only when an authenticated digest lists it:
@@ -516,12 +576,15 @@ impl Analysis {
         }
         a.jobs = jobs
             .into_iter()
-            .map(|((object, expected), vouched)| LogJob {
+            .enumerate()
+            .map(|(i, ((object, expected), vouched))| LogJob {
+                id: JobId(i),
                 object,
                 expected,
                 vouched,
             })
             .collect();
+        a.done = vec![false; a.jobs.len()];
         Ok(a)
     }
 
@@ -665,69 +728,97 @@ impl Analysis {
         }
     }
 
-    /// Phase 3: judges the log results (one per [`log_jobs`](Self::log_jobs)
-    /// entry, in order) and assembles the report.
+    /// Phase 3 (batch form): accepts one result per [`log_jobs`](Self::log_jobs)
+    /// entry, in that order, then assembles the report. A missing result
+    /// leaves its job without one (see [`report`](Self::report)).
     pub fn finish(mut self, results: Vec<LogResult>, sink: &mut dyn Sink) -> Report {
-        let mut counts = Counts::default();
-        let mut bytes = 0u64;
-        let jobs = std::mem::take(&mut self.jobs);
-        let mut results = results.into_iter();
-        for job in &jobs {
-            let result = results.next().unwrap_or(LogResult::Skipped);
-            counts.total += 1;
-            let here = job.object.to_string();
-            let finding = match (job.vouched, result) {
-                (false, _) => {
-                    counts.unverified += 1;
-                    continue;
-                }
-                (true, LogResult::Skipped) => Finding::object(Kind::ReadError, &here, "log was not read"),
-                (true, LogResult::Failed(ReadFailure::NotFound)) => Finding::object(
-                    Kind::LogMissing,
-                    &here,
-                    "log file listed by a verified digest does not exist (deleted?)",
-                ),
-                (true, LogResult::Failed(ReadFailure::Unsafe)) => Finding::object(
-                    Kind::ReadError,
-                    &here,
-                    "log key resolves outside the local copy; not read",
-                ),
-                (true, LogResult::Failed(ReadFailure::Other(why))) => {
-                    Finding::object(Kind::ReadError, &here, format!("log could not be read: {why}"))
-                }
-                (true, LogResult::Hashed(h)) => {
-                    bytes += h.inflated;
-                    match h.judge(&job.expected) {
-                        LogJudgement::Valid => {
-                            counts.valid += 1;
-                            if self.verbose {
-                                self.emit(Finding::object(Kind::Valid, &here, "log verified"), sink);
-                            }
-                            continue;
-                        }
-                        LogJudgement::OverBudget(why) => {
-                            Finding::object(Kind::ReadError, &here, format!("log not verified: {why}"))
-                        }
-                        LogJudgement::Malformed(why) => {
-                            Finding::object(Kind::LogMalformed, &here, format!("log is malformed: {why}"))
-                        }
-                        LogJudgement::Modified { actual } => Finding::object(
-                            Kind::LogModified,
-                            &here,
-                            format!(
-                                "SHA-256 of the uncompressed log is {} but the digest records {}",
-                                hex::encode(actual),
-                                hex::encode(job.expected)
-                            ),
-                        ),
-                    }
-                }
-            };
-            match finding.class {
-                Class::Violation => counts.invalid += 1,
-                _ => counts.unverified += 1,
+        let ids: Vec<JobId> = self.jobs.iter().map(|j| j.id).collect();
+        for (id, result) in ids.into_iter().zip(results) {
+            self.accept(id, result, sink);
+        }
+        self.report(sink)
+    }
+
+    /// Phase 3: judges the result of job `id` at once, in any order, and
+    /// sends its finding (if any) and a progress event to `sink`. A second
+    /// result for the same job, or an unknown id, is ignored (the first
+    /// result stands).
+    pub fn accept(&mut self, id: JobId, result: LogResult, sink: &mut dyn Sink) {
+        let Some(done) = self.done.get_mut(id.0) else { return };
+        if std::mem::replace(done, true) {
+            return;
+        }
+        let Some(job) = self.jobs.get(id.0) else { return };
+        let counts = &mut self.log_counts;
+        counts.total += 1;
+        if let LogResult::Hashed(h) = &result {
+            self.log_bytes += h.inflated;
+            sink.log_done(h.inflated);
+        } else {
+            sink.log_done(0);
+        }
+        let here = job.object.to_string();
+        let finding = match (job.vouched, result) {
+            (false, _) => {
+                counts.unverified += 1;
+                return;
             }
-            self.emit(finding, sink);
+            (true, LogResult::Skipped) => Finding::object(Kind::ReadError, &here, "log was not read"),
+            (true, LogResult::Failed(ReadFailure::NotFound)) => Finding::object(
+                Kind::LogMissing,
+                &here,
+                "log file listed by a verified digest does not exist (deleted?)",
+            ),
+            (true, LogResult::Failed(ReadFailure::Unsafe)) => Finding::object(
+                Kind::ReadError,
+                &here,
+                "log key resolves outside the local copy; not read",
+            ),
+            (true, LogResult::Failed(ReadFailure::Other(why))) => {
+                Finding::object(Kind::ReadError, &here, format!("log could not be read: {why}"))
+            }
+            (true, LogResult::Hashed(h)) => match h.judge(&job.expected) {
+                LogJudgement::Valid => {
+                    counts.valid += 1;
+                    if self.verbose {
+                        self.emit(Finding::object(Kind::Valid, &here, "log verified"), sink);
+                    }
+                    return;
+                }
+                LogJudgement::OverBudget(why) => {
+                    Finding::object(Kind::ReadError, &here, format!("log not verified: {why}"))
+                }
+                LogJudgement::Malformed(why) => {
+                    Finding::object(Kind::LogMalformed, &here, format!("log is malformed: {why}"))
+                }
+                LogJudgement::Modified { actual } => Finding::object(
+                    Kind::LogModified,
+                    &here,
+                    format!(
+                        "SHA-256 of the uncompressed log is {} but the digest records {}",
+                        hex::encode(actual),
+                        hex::encode(job.expected)
+                    ),
+                ),
+            },
+        };
+        match finding.class {
+            Class::Violation => counts.invalid += 1,
+            _ => counts.unverified += 1,
+        }
+        self.emit(finding, sink);
+    }
+
+    /// Ends phase 3 and assembles the report. A vouched job that never got
+    /// a result is not skipped silently: it is `read_error` (unverified).
+    pub fn report(mut self, sink: &mut dyn Sink) -> Report {
+        let pending: Vec<JobId> = self.jobs.iter().filter(|j| !self.done[j.id.0]).map(|j| j.id).collect();
+        for id in pending {
+            self.accept(
+                id,
+                LogResult::Failed(ReadFailure::Other("no result was delivered for this log".into())),
+                sink,
+            );
         }
         self.unreferenced(sink);
         let covered = self
@@ -743,9 +834,16 @@ impl Analysis {
             .collect();
         let summary = Summary {
             digests: self.digest_counts,
-            logs: counts,
+            logs: self.log_counts,
         };
-        Report::new(self.requested, covered, summary, self.findings, self.allow_gaps, bytes)
+        Report::new(
+            self.requested,
+            covered,
+            summary,
+            self.findings,
+            self.allow_gaps,
+            self.log_bytes,
+        )
     }
 
     /// Objects in a selected chain's log folder, inside its covered period,

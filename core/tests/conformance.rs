@@ -1,0 +1,248 @@
+//! Every committed test vector, run in memory through the core [`Driver`]
+//! (no binary, no files beyond reading the vector once): the same results
+//! as the CLI test (`cli/tests/vectors.rs`) — the harness the WASM build
+//! runs too. Also: log results fed in any order give the same report, and a
+//! dropped result is never `valid`.
+
+use ctverify_core::keys::Keyring;
+use ctverify_core::layout::{collapse_slashes, safe_segments};
+use ctverify_core::logs::LogHasher;
+use ctverify_core::report::{NullSink, Report};
+use ctverify_core::time::Timestamp;
+use ctverify_core::verify::{Driver, LogJob, LogResult, Metadata, Options, ParsedDigest, ReadFailure, TrailFilter};
+use ctverify_core::Verdict;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const NOW: &str = "2026-01-01T00:00:00Z";
+const SIDECAR: &str = ".metadata.json";
+
+fn vectors() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/vectors");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("expected.json").is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+/// An in-memory bucket: key -> bytes (keys as `aws s3 sync` writes them).
+struct MemoryStore(BTreeMap<String, Vec<u8>>);
+
+impl MemoryStore {
+    fn load(root: &Path) -> MemoryStore {
+        let mut out = BTreeMap::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    let key = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                    out.insert(key, std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        MemoryStore(out)
+    }
+
+    fn listing(&self) -> Vec<String> {
+        self.0.keys().filter(|k| !k.ends_with(SIDECAR)).cloned().collect()
+    }
+
+    /// The object at `key`: keys that could escape a copy are never read;
+    /// empty segments are read where sync writes them.
+    fn get(&self, key: &str) -> Result<&[u8], ReadFailure> {
+        safe_segments(key).ok_or(ReadFailure::Unsafe)?;
+        self.0
+            .get(&collapse_slashes(key))
+            .map(Vec::as_slice)
+            .ok_or(ReadFailure::NotFound)
+    }
+
+    fn metadata(&self, key: &str) -> Metadata {
+        self.get(&format!("{key}{SIDECAR}"))
+            .map_or(Metadata::Absent, Metadata::from_sidecar)
+    }
+
+    fn hash(&self, job: &LogJob) -> LogResult {
+        if !job.vouched {
+            return LogResult::Skipped;
+        }
+        match self.get(&job.object.key) {
+            Err(e) => LogResult::Failed(e),
+            Ok(bytes) => {
+                let mut h = LogHasher::new();
+                for chunk in bytes.chunks(64 * 1024) {
+                    h.update(chunk);
+                    if h.failed() {
+                        break;
+                    }
+                }
+                LogResult::Hashed(h.finish())
+            }
+        }
+    }
+}
+
+/// The CLI arguments a vector uses, as core options.
+fn options(args: &[String]) -> Options {
+    let mut o = Options::new(Timestamp::parse_user(NOW).unwrap());
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap().clone();
+        match flag.as_str() {
+            "--trail-arn" => o.trail = Some(TrailFilter::from_arn(&value()).unwrap()),
+            "--start-time" => o.start = Some(Timestamp::parse_user(&value()).unwrap()),
+            "--end-time" => o.end = Some(Timestamp::parse_user(&value()).unwrap()),
+            "--region" => o.regions.push(value()),
+            "--account-id" => o.accounts.push(value()),
+            "--s3-bucket" => o.bucket = Some(value()),
+            "--s3-prefix" => o.prefix = Some(value().trim_end_matches('/').to_string()),
+            "--allow-gaps" => o.allow_gaps = true,
+            "--verbose" => o.verbose = true,
+            other => panic!("flag {other} not mapped in this test"),
+        }
+    }
+    o
+}
+
+struct Vector {
+    name: String,
+    store: MemoryStore,
+    keyring: Keyring,
+    opts: Options,
+    expected: Value,
+}
+
+fn vector(dir: &Path) -> Vector {
+    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let mut keyring = Keyring::new();
+    for k in expected["public_keys"].as_array().unwrap() {
+        let name = k.as_str().unwrap();
+        let _ = keyring.add_file(name, &std::fs::read(dir.join(name)).unwrap());
+    }
+    let args: Vec<String> = expected["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    Vector {
+        name: dir.file_name().unwrap().to_string_lossy().into_owned(),
+        store: MemoryStore::load(&dir.join("bucket")),
+        keyring,
+        opts: options(&args),
+        expected,
+    }
+}
+
+/// Runs the driver; `order` rearranges (or drops) the log results.
+fn run(v: &Vector, order: impl FnOnce(Vec<(LogJob, LogResult)>) -> Vec<(LogJob, LogResult)>) -> Report {
+    let mut sink = NullSink;
+    let mut driver = Driver::new(v.opts.clone(), v.keyring.clone());
+    let to_load = driver.plan(v.store.listing());
+    // Loaded and parsed "on workers", handed over newest first.
+    for key in to_load.iter().rev() {
+        let object = v.store.get(key).map(<[u8]>::to_vec);
+        let parsed = ParsedDigest::parse(key.clone(), object, v.store.metadata(key));
+        driver.add_digest(parsed, &mut sink).unwrap();
+    }
+    let jobs = driver.analyze(&mut sink).unwrap();
+    let results: Vec<(LogJob, LogResult)> = jobs
+        .into_iter()
+        .map(|j| {
+            let r = v.store.hash(&j);
+            (j, r)
+        })
+        .collect();
+    for (job, result) in order(results) {
+        driver.log_result(job.id, result, &mut sink);
+    }
+    driver.finish(&mut sink).unwrap()
+}
+
+fn tuples(list: &Value) -> Vec<String> {
+    let mut v: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] != "valid")
+        .map(|f| format!("{} {} {} {}", f["kind"], f["object"], f["start"], f["end"]))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_vector_in_memory_matches_the_expected_report() {
+    let mut failures = vec![];
+    for dir in vectors() {
+        let v = vector(&dir);
+        let report: Value = serde_json::from_str(&run(&v, |r| r).to_json()).unwrap();
+        let (got, want) = (tuples(&report["findings"]), tuples(&v.expected["findings"]));
+        if report["verdict"] != v.expected["verdict"] || got != want {
+            failures.push(format!(
+                "{}: verdict {} (expected {})\n  got  {got:#?}\n  want {want:#?}",
+                v.name, report["verdict"], v.expected["verdict"]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn log_results_in_any_order_give_the_same_report() {
+    for name in [
+        "clean_chain_valid",
+        "log_modified_detected",
+        "log_missing_detected",
+        "multi_region_valid",
+    ] {
+        let dir = vectors().into_iter().find(|d| d.ends_with(name)).unwrap();
+        let v = vector(&dir);
+        let forward = run(&v, |r| r).to_json();
+        let reversed = run(&v, |mut r| {
+            r.reverse();
+            r
+        })
+        .to_json();
+        let shuffled = run(&v, |mut r| {
+            // A fixed interleaving: odd positions first, then even ones.
+            let (odd, even): (Vec<_>, Vec<_>) = r.drain(..).enumerate().partition(|(i, _)| i % 2 == 1);
+            odd.into_iter().chain(even).map(|(_, x)| x).collect()
+        })
+        .to_json();
+        assert_eq!(forward, reversed, "{name}");
+        assert_eq!(forward, shuffled, "{name}");
+    }
+}
+
+#[test]
+fn a_dropped_log_result_is_never_valid() {
+    let dir = vectors()
+        .into_iter()
+        .find(|d| d.ends_with("clean_chain_valid"))
+        .unwrap();
+    let v = vector(&dir);
+    assert_eq!(run(&v, |r| r).verdict, Verdict::Valid);
+    let report = run(&v, |mut r| {
+        let i = r.iter().position(|(j, _)| j.vouched).unwrap();
+        r.remove(i);
+        r
+    });
+    assert_eq!(report.verdict, Verdict::Incomplete);
+    assert_eq!(report.summary.logs.unverified, 1);
+    assert!(report.findings.iter().any(|f| f.kind == ctverify_core::Kind::ReadError));
+    // A duplicated (conflicting) result does not override the first one.
+    let twice = run(&v, |mut r| {
+        let (job, _) = r[0].clone();
+        r.push((job, LogResult::Failed(ReadFailure::NotFound)));
+        r
+    });
+    assert_eq!(twice.verdict, Verdict::Valid);
+}
