@@ -98,7 +98,7 @@ fn parse_clock(tm: &str) -> Option<i64> {
             _ => return None,
         }
     };
-    (h < 24 && m < 60 && s < 60).then_some(h * 3600 + m * 60 + s)
+    (h < 24 && m < 60 && s < 60).then(|| h * 3600 + m * 60 + s)
 }
 
 #[cfg(test)]
@@ -122,6 +122,13 @@ mod tests {
         assert_eq!(p("10:30").as_deref(), Some("2030-06-15T10:30:00Z"));
         assert_eq!(p("not a date"), None);
         assert_eq!(p("2024-13-01"), None);
+    }
+
+    /// Found by the `times` fuzz target: a clock field of 16+ digits
+    /// overflowed while computing seconds before the range check.
+    #[test]
+    fn huge_clock_field_is_rejected_not_an_overflow() {
+        assert_eq!(p("2:1800200333002003332"), None);
     }
 
     #[test]
