@@ -220,16 +220,8 @@ pub fn object_keys(data: &[u8]) {
 pub fn times(data: &[u8]) {
     let s = text(data);
     let s = s.as_ref();
-    // KNOWN BUG, guarded so the target keeps fuzzing everything else:
-    // parse_py_date computes `h * 3600 + m * 60 + s` before checking the
-    // ranges (`bool::then_some` is eager), so a clock field of 16 or more
-    // digits overflows: a panic with overflow checks (debug builds, tests),
-    // wrapping and then discarded in release. Reproducer:
-    // fuzz/artifacts-found/times/pydate-clock-overflow. Remove the guard once
-    // core/src/compat/pydate.rs uses `then(|| ...)`.
-    if !has_digit_run(s, 16) || crate::KNOWN_BUGS.load(std::sync::atomic::Ordering::Relaxed) {
-        let _ = parse_py_date(s, Timestamp::from_unix(1_700_000_000));
-    }
+    // Regression: fuzz/artifacts-found/times/pydate-clock-overflow (fixed).
+    let _ = parse_py_date(s, Timestamp::from_unix(1_700_000_000));
     if let Ok(t) = Timestamp::parse_user(s) {
         let _ = (t.to_string(), t.key_form(), t.date_folders(), t.civil());
     }
@@ -249,11 +241,6 @@ pub fn times(data: &[u8]) {
         let full = t.key_form();
         assert_eq!(format!("{}Z", &full[..13]), s);
     }
-}
-
-/// True when `s` has `n` or more ASCII digits in a row.
-fn has_digit_run(s: &str, n: usize) -> bool {
-    s.as_bytes().split(|b| !b.is_ascii_digit()).any(|run| run.len() >= n)
 }
 
 /// `TrailFilter::from_arn` over the input. A parsed ARN has a 12-digit
@@ -289,17 +276,34 @@ pub fn arn(data: &[u8]) {
 /// judges `Valid` exactly a complete member with nothing after it whose
 /// hash is the expected one (never against another hash), and then the hash
 /// is the SHA-256 of what `gunzip` inflates. A hasher with a small limit
-/// that fails judges the log malformed.
+/// that fails judges the log malformed or over budget.
 pub fn log_hasher(data: &[u8]) {
     let Some((&seed, object)) = data.split_first() else {
         return;
     };
+    // The default budget's ratio is checked as the input streams in, so
+    // near its edge the chunking may decide it: then the log is over budget
+    // (unverifiable), never judged otherwise.
     let mut h = LogHasher::new();
     for piece in chunks(object, seed) {
         h.update(piece);
     }
+    let budgeted = h.finish();
+    if !matches!(budgeted.judge(&[0; 32]), LogJudgement::OverBudget(_)) {
+        let mut h = LogHasher::new();
+        h.update(object);
+        let whole = h.finish();
+        if !matches!(whole.judge(&[0; 32]), LogJudgement::OverBudget(_)) {
+            assert_eq!(budgeted.end, whole.end, "chunking changed how the stream ended");
+        }
+    }
+    // Without a ratio, chunking changes nothing.
+    let mut h = LogHasher::with_limit(NO_LIMIT);
+    for piece in chunks(object, seed) {
+        h.update(piece);
+    }
     let chunked = h.finish();
-    let mut h = LogHasher::new();
+    let mut h = LogHasher::with_limit(NO_LIMIT);
     h.update(object);
     let whole = h.finish();
 
@@ -325,6 +329,9 @@ pub fn log_hasher(data: &[u8]) {
         small.update(piece);
     }
     if small.failed() {
-        assert!(matches!(small.finish().judge(&[0; 32]), LogJudgement::Malformed(_)));
+        assert!(matches!(
+            small.finish().judge(&[0; 32]),
+            LogJudgement::Malformed(_) | LogJudgement::OverBudget(_)
+        ));
     }
 }

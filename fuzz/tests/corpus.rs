@@ -54,12 +54,10 @@ fn clean_bucket_is_valid_and_intact() {
     });
 }
 
-/// `cargo test --manifest-path fuzz/Cargo.toml -- --ignored` (debug build:
-/// overflow checks on): replays every crash reproducer saved under
-/// `fuzz/artifacts-found/TARGET/` with the harnesses' guards around known
-/// bugs lifted, and fails while any of them still crashes.
+/// Replays every crash reproducer saved under `fuzz/artifacts-found/TARGET/`
+/// (debug build: overflow checks on) with any harness guard around a known
+/// bug lifted: each is a regression test once its bug is fixed.
 #[test]
-#[ignore = "fails until the core bugs in fuzz/artifacts-found/ are fixed"]
 fn found_crashes_are_fixed() {
     ctverify_fuzz::KNOWN_BUGS.store(true, std::sync::atomic::Ordering::Relaxed);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts-found");
