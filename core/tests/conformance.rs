@@ -9,10 +9,13 @@ use ctverify_core::layout::{collapse_slashes, safe_segments};
 use ctverify_core::logs::LogHasher;
 use ctverify_core::report::{NullSink, Report};
 use ctverify_core::time::Timestamp;
-use ctverify_core::verify::{Driver, LogJob, LogResult, Metadata, Options, ParsedDigest, ReadFailure, TrailFilter};
+use ctverify_core::verify::{
+    Driver, ListRequest, ListResponse, Listing, LogJob, LogResult, Metadata, Options, ParsedDigest, ReadFailure,
+    TrailFilter,
+};
 use ctverify_core::Verdict;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const NOW: &str = "2026-01-01T00:00:00Z";
@@ -50,8 +53,20 @@ impl MemoryStore {
         MemoryStore(out)
     }
 
-    fn listing(&self) -> Vec<String> {
-        self.0.keys().filter(|k| !k.ends_with(SIDECAR)).cloned().collect()
+    /// S3 ListObjectsV2 semantics over the copy (sidecars are not objects).
+    fn list(&self, req: &ListRequest) -> ListResponse {
+        list_keys(under(&self.0, &req.prefix), req)
+    }
+
+    /// Runs the core's listing plan against the copy.
+    fn listing(&self, opts: &Options) -> Vec<String> {
+        let mut listing = Listing::new(opts);
+        while let Some(req) = listing.next_request() {
+            let resp = self.list(&req);
+            listing.accept(&req, resp);
+        }
+        assert!(listing.is_done());
+        listing.into_keys()
     }
 
     /// The object at `key`: keys that could escape a copy are never read;
@@ -87,6 +102,37 @@ impl MemoryStore {
             }
         }
     }
+}
+
+/// The keys of `map` that start with `prefix`, in order.
+fn under<'a, V>(map: &'a BTreeMap<String, V>, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    map.range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+        .map(|(k, _)| k.as_str())
+        .take_while(move |k| k.starts_with(prefix))
+}
+
+/// ListObjectsV2 over sorted `keys`: those under the prefix after
+/// `start_after`, folded at the next `/` with a delimiter.
+fn list_keys<'a>(keys: impl Iterator<Item = &'a str>, req: &ListRequest) -> ListResponse {
+    let mut resp = ListResponse::default();
+    for key in keys.filter(|k| !k.ends_with(SIDECAR)) {
+        let Some(rest) = key.strip_prefix(req.prefix.as_str()) else {
+            continue;
+        };
+        if req.start_after.as_deref().is_some_and(|a| key <= a) {
+            continue;
+        }
+        match rest.find('/') {
+            Some(i) if req.delimiter => {
+                let p = format!("{}{}", req.prefix, &rest[..=i]);
+                if resp.prefixes.last() != Some(&p) {
+                    resp.prefixes.push(p);
+                }
+            }
+            _ => resp.keys.push(key.to_string()),
+        }
+    }
+    resp
 }
 
 /// The CLI arguments a vector uses, as core options.
@@ -145,7 +191,7 @@ fn vector(dir: &Path) -> Vector {
 fn run(v: &Vector, order: impl FnOnce(Vec<(LogJob, LogResult)>) -> Vec<(LogJob, LogResult)>) -> Report {
     let mut sink = NullSink;
     let mut driver = Driver::new(v.opts.clone(), v.keyring.clone());
-    let to_load = driver.plan(v.store.listing());
+    let to_load = driver.plan(v.store.listing(&v.opts));
     // Loaded and parsed "on workers", handed over newest first.
     for key in to_load.iter().rev() {
         let object = v.store.get(key).map(<[u8]>::to_vec);
@@ -245,4 +291,78 @@ fn a_dropped_log_result_is_never_valid() {
         r
     });
     assert_eq!(twice.verdict, Verdict::Valid);
+}
+
+/// An organization trail with 50 member accounts in 17 regions, validated
+/// over 3 days of a bucket that holds 7: the listings are the delimiter
+/// listings that find accounts and regions, then exactly the selected
+/// chains' day folders (digests and logs) over the load window.
+#[test]
+fn listing_plan_lists_only_the_selected_day_folders() {
+    let org = "o-abc123def4";
+    let accounts: Vec<String> = (0..50).map(|i| format!("{:012}", 100_000_000_000u64 + i)).collect();
+    let regions: Vec<String> = (0..17).map(|i| format!("xx-test-{}", i + 1)).collect();
+    let first = Timestamp::parse_user("2024-02-27").unwrap();
+    let mut keys = BTreeMap::new();
+    for a in &accounts {
+        for r in &regions {
+            for h in 0..7 * 24 {
+                let t = first.add_secs(h * 3600 + 1000);
+                let digest = format!(
+                    "AWSLogs/{org}/{a}/CloudTrail-Digest/{r}/{}/{a}_CloudTrail-Digest_{r}_org_us-east-1_{}.json.gz",
+                    t.date_folders(),
+                    t.key_form()
+                );
+                let log = format!(
+                    "AWSLogs/{org}/{a}/CloudTrail/{r}/{}/{a}_CloudTrail_{r}_{}_x.json.gz",
+                    t.date_folders(),
+                    &t.key_form()[..13]
+                );
+                keys.insert(digest, ());
+                keys.insert(log, ());
+            }
+        }
+    }
+    keys.insert("unrelated/file.txt".to_string(), ());
+    let mut opts = Options::new(Timestamp::parse_user(NOW).unwrap());
+    opts.trail = TrailFilter::from_arn("arn:aws:cloudtrail:us-east-1:999988887777:trail/org");
+    opts.prefix = Some(String::new());
+    opts.start = Some(Timestamp::parse_user("2024-03-01T00:00:00Z").unwrap());
+    opts.end = Some(Timestamp::parse_user("2024-03-04T00:00:00Z").unwrap());
+
+    let mut listing = Listing::new(&opts);
+    let mut requests = vec![];
+    while let Some(req) = listing.next_request() {
+        let resp = list_keys(under(&keys, &req.prefix), &req);
+        requests.push(req.clone());
+        listing.accept(&req, resp);
+    }
+    let found = listing.into_keys();
+
+    let days = ["2024/02/29", "2024/03/01", "2024/03/02", "2024/03/03", "2024/03/04"];
+    let mut want = BTreeSet::new();
+    for a in &accounts {
+        for r in &regions {
+            for d in days {
+                want.insert(format!("AWSLogs/{org}/{a}/CloudTrail-Digest/{r}/{d}/"));
+                want.insert(format!("AWSLogs/{org}/{a}/CloudTrail/{r}/{d}/"));
+            }
+        }
+    }
+    let day_listings: BTreeSet<String> = requests
+        .iter()
+        .filter(|r| !r.delimiter)
+        .map(|r| r.prefix.clone())
+        .collect();
+    assert_eq!(day_listings, want);
+    assert_eq!(
+        requests.iter().filter(|r| !r.delimiter).count(),
+        want.len(),
+        "a folder listed twice"
+    );
+    // Structure: AWSLogs/, the org, then one CloudTrail-Digest/ per account.
+    assert_eq!(requests.iter().filter(|r| r.delimiter).count(), 2 + accounts.len());
+    // Whole day folders of digests (5 days x 24); logs from the window's
+    // first minute on (start-after: 3 on the first day, then 4 x 24).
+    assert_eq!(found.len(), accounts.len() * regions.len() * (5 * 24 + 3 + 4 * 24));
 }

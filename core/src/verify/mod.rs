@@ -12,8 +12,10 @@
 
 mod chain;
 mod driver;
+mod listing;
 
 pub use driver::Driver;
+pub use listing::{ListRequest, ListResponse, Listing, MAX_PREFIX_DEPTH};
 
 use crate::digest::Digest;
 use crate::keys::Keyring;

@@ -1,0 +1,263 @@
+//! The listing plan: which prefixes of the bucket to list, so that a front
+//! end never scans the whole bucket. It starts at `[prefix/]AWSLogs/`, learns
+//! accounts, organization ids and regions from delimiter listings, and then
+//! lists only the day folders of the window (digests, then the logs of the
+//! chains the digests show are selected), logs with `start-after`. Without a window (a local copy's default range) it lists each
+//! selected region folder whole.
+//!
+//! The front end runs the requests (in any order, concurrently if it
+//! likes) and hands each response back; new requests may follow from it.
+//!
+//! ```text
+//! while let Some(req) = listing.next_request() {
+//!     let resp = front_end_list(&req);          // S3 ListObjectsV2, a directory walk…
+//!     listing.accept(&req, resp);
+//! }
+//! let keys = listing.into_keys();               // feed Driver::plan
+//! ```
+
+use super::{Options, LOAD_MARGIN};
+use crate::layout::DigestKeyName;
+use crate::time::{Timestamp, HOUR};
+use std::collections::{BTreeSet, VecDeque};
+
+/// How deep (in `/` segments) a prefix before `AWSLogs/` is searched for
+/// when `--s3-prefix` is not given.
+pub const MAX_PREFIX_DEPTH: usize = 6;
+
+/// One listing to run: keys under `prefix`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ListRequest {
+    /// Key prefix (ends with `/`, or is empty for the bucket root).
+    pub prefix: String,
+    /// List with delimiter `/`: report the next level's folders as
+    /// `prefixes` instead of every key below.
+    pub delimiter: bool,
+    /// Only keys after this one (S3 `start-after`), when known.
+    pub start_after: Option<String>,
+}
+
+/// What a listing returned (every page of it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListResponse {
+    /// Object keys.
+    pub keys: Vec<String>,
+    /// Common prefixes (folders) — only for delimiter listings.
+    pub prefixes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// Searching for `AWSLogs/` below a prefix of this depth.
+    Root(usize),
+    /// `…/AWSLogs/`: accounts and organization ids.
+    Accounts,
+    /// `…/AWSLogs/o-…/`: member accounts.
+    OrgAccounts,
+    /// `…/ACCOUNT/CloudTrail-Digest/`: regions.
+    Regions,
+    /// Digest objects (a day folder, or a whole region folder).
+    Digests,
+    /// Log objects (a day folder, or a whole region folder).
+    Logs,
+}
+
+/// The listing plan of one run (see the module docs).
+#[derive(Debug)]
+pub struct Listing {
+    opts: Options,
+    queue: VecDeque<(ListRequest, Purpose)>,
+    in_flight: Vec<(ListRequest, Purpose)>,
+    keys: BTreeSet<String>,
+    /// Region folders of digests (`…/CloudTrail-Digest/REGION/`) listed.
+    digest_regions: Vec<String>,
+    logs_planned: bool,
+}
+
+impl Listing {
+    /// The plan for `opts`: the root is `PREFIX/AWSLogs/` with
+    /// `--s3-prefix`, else the bucket root is searched for `AWSLogs/`.
+    pub fn new(opts: &Options) -> Listing {
+        let mut l = Listing {
+            opts: opts.clone(),
+            queue: VecDeque::new(),
+            in_flight: vec![],
+            keys: BTreeSet::new(),
+            digest_regions: vec![],
+            logs_planned: false,
+        };
+        match &opts.prefix {
+            Some(p) if !p.is_empty() => l.push(format!("{p}/AWSLogs/"), true, Purpose::Accounts),
+            Some(_) => l.push("AWSLogs/".to_string(), true, Purpose::Accounts),
+            None => l.push(String::new(), true, Purpose::Root(0)),
+        }
+        l
+    }
+
+    fn push(&mut self, prefix: String, delimiter: bool, purpose: Purpose) {
+        self.push_after(prefix, delimiter, None, purpose);
+    }
+
+    fn push_after(&mut self, prefix: String, delimiter: bool, start_after: Option<String>, purpose: Purpose) {
+        self.queue.push_back((
+            ListRequest {
+                prefix,
+                delimiter,
+                start_after,
+            },
+            purpose,
+        ));
+    }
+
+    /// The next listing to run, if any. Several may be taken before their
+    /// responses come back. `None` with requests still in flight means
+    /// "wait for them"; `None` when [`is_done`](Self::is_done): finished.
+    pub fn next_request(&mut self) -> Option<ListRequest> {
+        if self.queue.is_empty() && self.in_flight.is_empty() && !self.logs_planned {
+            self.plan_logs();
+        }
+        let (req, purpose) = self.queue.pop_front()?;
+        self.in_flight.push((req.clone(), purpose));
+        Some(req)
+    }
+
+    /// True when every listing has been run and answered.
+    pub fn is_done(&mut self) -> bool {
+        if self.queue.is_empty() && self.in_flight.is_empty() && !self.logs_planned {
+            self.plan_logs();
+        }
+        self.queue.is_empty() && self.in_flight.is_empty()
+    }
+
+    /// The response to `req` (a request from [`next_request`](Self::next_request)).
+    pub fn accept(&mut self, req: &ListRequest, resp: ListResponse) {
+        let Some(pos) = self.in_flight.iter().position(|(r, _)| r == req) else {
+            return;
+        };
+        let (_, purpose) = self.in_flight.swap_remove(pos);
+        match purpose {
+            Purpose::Root(depth) => {
+                for p in resp.prefixes {
+                    if p.ends_with("AWSLogs/") && (p == "AWSLogs/" || p.ends_with("/AWSLogs/")) {
+                        self.push(p, true, Purpose::Accounts);
+                    } else if depth + 1 < MAX_PREFIX_DEPTH {
+                        self.push(p, true, Purpose::Root(depth + 1));
+                    }
+                }
+            }
+            Purpose::Accounts => {
+                for p in resp.prefixes {
+                    let name = last_segment(&p);
+                    if is_org_id(name) {
+                        self.push(p, true, Purpose::OrgAccounts);
+                    } else if self.account_selected(name, false) {
+                        self.push(format!("{p}CloudTrail-Digest/"), true, Purpose::Regions);
+                    }
+                }
+            }
+            Purpose::OrgAccounts => {
+                for p in resp.prefixes {
+                    if self.account_selected(last_segment(&p), true) {
+                        self.push(format!("{p}CloudTrail-Digest/"), true, Purpose::Regions);
+                    }
+                }
+            }
+            Purpose::Regions => {
+                for p in resp.prefixes {
+                    let region = last_segment(&p);
+                    if self.opts.regions.is_empty() || self.opts.regions.iter().any(|r| r == region) {
+                        self.digest_regions.push(p.clone());
+                        self.push_days(&p, Purpose::Digests);
+                    }
+                }
+            }
+            Purpose::Digests | Purpose::Logs => self.keys.extend(resp.keys),
+        }
+    }
+
+    /// Account `name` may hold a selected chain.
+    fn account_selected(&self, name: &str, in_org: bool) -> bool {
+        if !(name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit())) {
+            return false;
+        }
+        if !self.opts.accounts.is_empty() {
+            return self.opts.accounts.iter().any(|a| a == name);
+        }
+        match &self.opts.trail {
+            // An organization trail delivers under every member account.
+            Some(t) if !in_org => t.account == name,
+            _ => true,
+        }
+    }
+
+    /// Lists `folder` (a region folder ending in `/`) day by day over the
+    /// load window, or whole without a window.
+    fn push_days(&mut self, folder: &str, purpose: Purpose) {
+        let (Some(start), Some(end)) = (self.opts.start, self.opts.end) else {
+            self.push(folder.to_string(), false, purpose);
+            return;
+        };
+        let from = start.add_secs(-LOAD_MARGIN);
+        let to = end.add_secs(LOAD_MARGIN + HOUR);
+        let mut day = Timestamp::from_unix(from.unix().div_euclid(86_400) * 86_400);
+        let mut first = true;
+        while day <= to {
+            let prefix = format!("{folder}{}/", day.date_folders());
+            // Log names sort by time whatever the trail
+            // (`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_…`), so the first day
+            // starts after the window's first minute. Digest names carry
+            // the trail name before the time: other trails in the folder
+            // (whose digests say which logs are theirs) would be cut.
+            let start_after = match (purpose, first) {
+                (Purpose::Logs, true) => log_name_stem(&prefix).map(|s| format!("{s}{}", &from.key_form()[..13])),
+                _ => None,
+            };
+            self.push_after(prefix, false, start_after, purpose);
+            day = day.add_secs(86_400);
+            first = false;
+        }
+    }
+
+    /// Once the digests are listed: the log folders of the (account,
+    /// region) roots that hold a selected chain.
+    fn plan_logs(&mut self) {
+        self.logs_planned = true;
+        let mut roots = BTreeSet::new();
+        for key in &self.keys {
+            if let Some(n) = DigestKeyName::parse(key) {
+                if self.opts.selects(&n.chain) {
+                    roots.insert(n.chain.log_folder());
+                }
+            }
+        }
+        for folder in roots {
+            self.push_days(&folder, Purpose::Logs);
+        }
+    }
+
+    /// Every object key the listings found (digests and logs), sorted: the
+    /// input of [`super::Driver::plan`].
+    pub fn into_keys(self) -> Vec<String> {
+        self.keys.into_iter().collect()
+    }
+}
+
+/// `FOLDER/ACCOUNT_CloudTrail_REGION_` for a log day folder
+/// `…/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`.
+fn log_name_stem(day_folder: &str) -> Option<String> {
+    let parts: Vec<&str> = day_folder.trim_end_matches('/').split('/').collect();
+    let n = parts.len();
+    if n < 6 || parts[n - 5] != "CloudTrail" {
+        return None;
+    }
+    let (account, region) = (parts[n - 6], parts[n - 4]);
+    Some(format!("{day_folder}{account}_CloudTrail_{region}_"))
+}
+
+fn last_segment(prefix: &str) -> &str {
+    prefix.trim_end_matches('/').rsplit('/').next().unwrap_or_default()
+}
+
+fn is_org_id(s: &str) -> bool {
+    s.len() > 2 && s.starts_with("o-") && s[2..].bytes().all(|b| b.is_ascii_alphanumeric())
+}
