@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "compat")]
 pub mod compat;
 pub mod digest;
 pub mod gzip;
