@@ -9,7 +9,7 @@
 use anyhow::{Context, Result};
 use ctverify_core::layout::safe_segments;
 use ctverify_core::logs::{HashedLog, LogBudget, LogHasher};
-use ctverify_core::verify::{Metadata, ReadFailure};
+use ctverify_core::verify::{ListRequest, ListResponse, Metadata, ReadFailure};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{ErrorKind, Read};
@@ -68,6 +68,59 @@ impl LocalStore {
         }
         keys.sort();
         Ok(keys)
+    }
+
+    /// One listing of the core's plan, with S3 `ListObjectsV2` semantics
+    /// over the copy: keys under `req.prefix` (after `start_after`), folded
+    /// into folder prefixes at the next `/` with a delimiter. A prefix that
+    /// is not a folder of the copy lists nothing, as in S3. Only folders
+    /// inside the root are opened, never followed through symlinks.
+    pub fn list_request(&self, req: &ListRequest) -> Result<ListResponse> {
+        let mut resp = ListResponse::default();
+        let dir = if req.prefix.is_empty() {
+            self.root.clone()
+        } else {
+            let Some(segments) = safe_segments(&req.prefix) else {
+                return Ok(resp);
+            };
+            // Each folder on the way must be a real folder (a symlink is
+            // not followed: it could lead outside the copy).
+            let mut dir = self.root.clone();
+            for seg in segments {
+                dir.push(seg);
+                if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+                    return Ok(resp);
+                }
+            }
+            dir
+        };
+        let mut stack = vec![(dir, req.prefix.clone())];
+        while let Some((dir, prefix)) = stack.pop() {
+            let entries = std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?;
+            for entry in entries {
+                let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
+                let kind = entry.file_type()?;
+                let key = format!("{prefix}{name}");
+                if kind.is_dir() {
+                    if req.delimiter {
+                        resp.prefixes.push(format!("{key}/"));
+                    } else {
+                        stack.push((entry.path(), format!("{key}/")));
+                    }
+                } else if kind.is_file()
+                    && !name.ends_with(SIDECAR)
+                    && req.start_after.as_deref().is_none_or(|a| key.as_str() > a)
+                {
+                    resp.keys.push(key);
+                }
+            }
+        }
+        resp.keys.sort();
+        resp.prefixes.sort();
+        Ok(resp)
     }
 
     /// The path of `key`, if it is safe to read: its directory resolves

@@ -1,5 +1,8 @@
-//! A strict-mode run over a local copy: list, load digests, verify, hash
-//! every log (streamed, in parallel on all cores), report.
+//! A strict-mode run over a local copy, driven by the core
+//! ([`ctverify_core::verify::Driver`]): this file only does the IO — it runs
+//! the core's listing plan over the folder, loads and parses digests on
+//! worker threads, and streams each vouched log through the hasher on all
+//! cores, handing every result back to the driver as it completes.
 
 use crate::config::Config;
 use crate::local::LocalStore;
@@ -8,9 +11,14 @@ use anyhow::Result;
 use ctverify_core::digest::DIGEST_READ_CAP;
 use ctverify_core::logs::LogBudget;
 use ctverify_core::report::{Finding, Report, Sink};
-use ctverify_core::verify::{Analysis, LoadedDigest, LogJob, LogResult, Plan};
+use ctverify_core::verify::{Driver, JobId, Listing, LogJob, LogResult, ParsedDigest};
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
+
+/// Results in flight between the workers and the driver.
+const IN_FLIGHT: usize = 256;
 
 /// The outcome of a run.
 pub struct Outcome {
@@ -20,52 +28,101 @@ pub struct Outcome {
     pub hashing: Duration,
 }
 
-/// Collects nothing: findings are printed from the report, sorted. The
-/// progress bar is driven directly by the workers.
-struct Quiet;
+/// Drives the progress bar from the core's events; findings are printed
+/// from the report, sorted.
+struct ProgressSink {
+    bar: Option<Progress>,
+}
 
-impl Sink for Quiet {
+impl Sink for ProgressSink {
     fn finding(&mut self, _finding: &Finding) {}
+
+    fn logs_planned(&mut self, vouched: u64) {
+        self.bar = Some(Progress::new(vouched));
+    }
+
+    fn log_done(&mut self, _bytes: u64) {
+        if let Some(b) = &self.bar {
+            b.inc();
+        }
+    }
 }
 
 /// Runs strict validation of `config`.
 pub fn run(config: &Config) -> Result<Outcome> {
     let store = LocalStore::open(&config.local)?;
-    let keys = store.list()?;
-    let plan = Plan::new(&keys, &config.options);
-    let digest_keys: Vec<&str> = plan.digest_keys().collect();
-    let loaded: Vec<LoadedDigest> = digest_keys
-        .par_iter()
-        .map(|key| LoadedDigest {
-            key: key.to_string(),
-            object: store.read_object(key, DIGEST_READ_CAP),
-            metadata: store.metadata(key),
-        })
-        .collect();
-    let mut sink = Quiet;
-    let analysis = Analysis::new(&plan, loaded, &config.keyring, &config.options, &mut sink)?;
-    let jobs = analysis.log_jobs();
-    let progress = Progress::new(jobs.iter().filter(|j| j.vouched).count() as u64);
+    let mut listing = Listing::new(&config.options);
+    while let Some(req) = listing.next_request() {
+        let resp = store.list_request(&req)?;
+        listing.accept(&req, resp);
+    }
+    let mut driver = Driver::new(config.options.clone(), config.keyring.clone());
+    let to_load = driver.plan(listing.into_keys());
+    let mut sink = ProgressSink { bar: None };
+    load_digests(&store, &to_load, &mut driver, &mut sink)?;
+    let jobs = driver.analyze(&mut sink)?;
     let started = Instant::now();
-    let budget = config.options.log_budget;
-    let results: Vec<LogResult> = jobs
-        .par_iter()
-        .map(|job| hash_log(&store, job, budget, &progress))
-        .collect();
+    hash_logs(&store, &jobs, config.options.log_budget, &mut driver, &mut sink);
     let hashing = started.elapsed();
-    progress.finish();
-    let report = analysis.finish(results, &mut sink);
+    if let Some(b) = &sink.bar {
+        b.finish();
+    }
+    let report = driver.finish(&mut sink)?;
     Ok(Outcome { report, hashing })
 }
 
-/// Hashes one vouched log (streamed), ticking the progress bar.
-fn hash_log(store: &LocalStore, job: &LogJob, budget: LogBudget, progress: &Progress) -> LogResult {
+/// Reads and parses the digests on worker threads (object bytes are dropped
+/// there) and hands them to the driver, at most [`IN_FLIGHT`] at a time.
+/// Stops at the first error (the listed-logs budget).
+fn load_digests(store: &LocalStore, keys: &[String], driver: &mut Driver, sink: &mut dyn Sink) -> Result<()> {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let (tx, rx) = sync_channel::<ParsedDigest>(IN_FLIGHT);
+        let stop = &stop;
+        s.spawn(move || {
+            keys.par_iter().for_each_with(tx, |tx, key| {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let object = store.read_object(key, DIGEST_READ_CAP);
+                let parsed = ParsedDigest::parse(key.clone(), object, store.metadata(key));
+                if tx.send(parsed).is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            });
+        });
+        for parsed in rx {
+            if let Err(e) = driver.add_digest(parsed, sink) {
+                stop.store(true, Ordering::Relaxed);
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Streams every vouched log through gunzip + SHA-256 on all cores; each
+/// result goes to the driver as soon as it is ready, in completion order.
+fn hash_logs(store: &LocalStore, jobs: &[LogJob], budget: LogBudget, driver: &mut Driver, sink: &mut dyn Sink) {
+    std::thread::scope(|s| {
+        let (tx, rx) = sync_channel::<(JobId, LogResult)>(IN_FLIGHT);
+        s.spawn(move || {
+            jobs.par_iter().for_each_with(tx, |tx, job| {
+                let _ = tx.send((job.id, hash_log(store, job, budget)));
+            });
+        });
+        for (id, result) in rx {
+            driver.log_result(id, result, sink);
+        }
+    });
+}
+
+/// Hashes one vouched log (streamed); unvouched logs are not read.
+fn hash_log(store: &LocalStore, job: &LogJob, budget: LogBudget) -> LogResult {
     if !job.vouched {
         return LogResult::Skipped;
     }
-    let result = store.hash_log(&job.object.key, budget);
-    progress.inc();
-    match result {
+    match store.hash_log(&job.object.key, budget) {
         Ok(h) => LogResult::Hashed(h),
         Err(f) => LogResult::Failed(f),
     }
