@@ -14,7 +14,8 @@
 //! authenticated one. Link findings (`chain_hash_mismatch`,
 //! `chain_signature_mismatch`) are only raised by authenticated successors.
 
-use super::{describe_failure, merge, Entry, Metadata, ReadFailure, State, MAX_MISSING_PER_GAP};
+use super::analysis::{describe_failure, merge, Entry, State};
+use super::{Metadata, ReadFailure, MAX_MISSING_PER_GAP};
 use crate::keys::{KeyLookup, Keyring};
 use crate::layout::{collapse_slashes, hourly_back, ChainId, DigestKeyName, ObjectRef};
 use crate::report::{Finding, Interval, Kind};

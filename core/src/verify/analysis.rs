@@ -1,0 +1,692 @@
+//! Phases 2 and 3: the digests (signatures, chain, coverage), then the log
+//! results, one at a time and in any order, into the report.
+
+use super::chain::{Bucket, ChainCheck, Signatures};
+use super::{LoadedDigest, Metadata, Options, Plan, ReadFailure, NOT_YET_DUE, UNREFERENCED_END_MARGIN};
+use crate::digest::Digest;
+use crate::keys::Keyring;
+use crate::layout::{ChainId, DigestKeyName, LogPlace, ObjectRef};
+use crate::logs::{HashedLog, LogJudgement};
+use crate::report::{Class, Counts, Covered, Finding, Interval, Kind, Report, Sink, Summary};
+use crate::time::{Timestamp, HOUR};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One log object to hash: the front end streams it through a
+/// [`crate::logs::LogHasher`] unless `vouched` is false.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogJob {
+    /// Its id: give it back with the result ([`Analysis::accept`]).
+    pub id: JobId,
+    /// The log object.
+    pub object: ObjectRef,
+    /// `hashValue` from the digest.
+    pub expected: [u8; 32],
+    /// True when an authenticated digest lists it. Unvouched logs need not
+    /// be read: they are counted `unverified` whatever their content.
+    pub vouched: bool,
+}
+
+/// Identifies one [`LogJob`] of an [`Analysis`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobId(pub usize);
+
+/// What the front end found for one [`LogJob`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogResult {
+    /// The object was hashed.
+    Hashed(HashedLog),
+    /// The object could not be read.
+    Failed(ReadFailure),
+    /// Not read (the job was not vouched for).
+    Skipped,
+}
+
+/// A digest object parsed right after loading: its bytes are not kept.
+pub struct ParsedDigest {
+    key: String,
+    state: State,
+    metadata: Metadata,
+}
+
+impl ParsedDigest {
+    /// Parses a loaded digest object (strict gzip, strict JSON, the size
+    /// caps of [`crate::digest`]). Pure: call it on the loading worker.
+    pub fn parse(key: String, object: Result<Vec<u8>, ReadFailure>, metadata: Metadata) -> ParsedDigest {
+        let state = match object {
+            Err(e) => State::Unreadable(e),
+            Ok(bytes) => match Digest::parse_object(&bytes) {
+                Ok(d) => State::Parsed(Box::new(d)),
+                Err(e) => State::Malformed(e.to_string()),
+            },
+        };
+        ParsedDigest { key, state, metadata }
+    }
+
+    /// Its key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// How many `logFiles` entries it holds (for the run's budget).
+    pub fn listed_logs(&self) -> usize {
+        match &self.state {
+            State::Parsed(d) => d.log_files.len(),
+            _ => 0,
+        }
+    }
+}
+
+pub(super) enum State {
+    Parsed(Box<Digest>),
+    Malformed(String),
+    Unreadable(ReadFailure),
+}
+
+pub(super) struct Entry {
+    pub(super) key: String,
+    pub(super) name: DigestKeyName,
+    pub(super) state: State,
+    pub(super) metadata: Metadata,
+}
+
+impl Entry {
+    pub(super) fn digest(&self) -> Option<&Digest> {
+        match &self.state {
+            State::Parsed(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The period the digest vouches for (from its name when unparsable).
+    pub(super) fn window(&self) -> Interval {
+        match self.digest() {
+            Some(d) => Interval {
+                start: d.start,
+                end: d.end,
+            },
+            None => Interval {
+                start: self.name.time.add_secs(-HOUR),
+                end: self.name.time,
+            },
+        }
+    }
+}
+
+/// Phase 2 result: digest findings so far and the log jobs.
+pub struct Analysis {
+    bucket: String,
+    findings: Vec<Finding>,
+    digest_counts: Counts,
+    jobs: Vec<LogJob>,
+    referenced: BTreeSet<ObjectRef>,
+    covered: Vec<(ChainId, Vec<Interval>)>,
+    requested: Option<Interval>,
+    log_keys: Vec<(String, String, LogPlace)>,
+    allow_gaps: bool,
+    verbose: bool,
+    /// Which jobs got a result ([`Analysis::accept`]).
+    done: Vec<bool>,
+    log_counts: Counts,
+    log_bytes: u64,
+    /// The end of what is due: `now` minus [`NOT_YET_DUE`], or no limit when
+    /// a digest ends after `now` (the clock is wrong, so "not yet due"
+    /// cannot be trusted).
+    due_end: Timestamp,
+}
+
+/// The verification could not run at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// No digest of the selected trails was found and no range was given
+    /// that could be reported as uncovered.
+    #[error("no CloudTrail digest files found for the selection (give --start-time and --end-time to report the range as a coverage gap)")]
+    NoDigests,
+    /// The loaded digests list more log files than the run allows.
+    #[error("the digests list more than {0} log files in total; narrow the range or raise --max-listed-logs")]
+    TooManyListedLogs(usize),
+}
+
+/// A range that contains every digest (for chains checked only to learn
+/// which logs they vouch for).
+const EVERYTHING: Interval = Interval {
+    start: Timestamp::from_unix(i64::MIN / 4),
+    end: Timestamp::from_unix(i64::MAX / 4),
+};
+
+impl Analysis {
+    /// Phase 2: verifies the loaded digests.
+    pub fn new(
+        plan: &Plan,
+        loaded: Vec<LoadedDigest>,
+        keyring: &Keyring,
+        opts: &Options,
+        sink: &mut dyn Sink,
+    ) -> Result<Analysis, RunError> {
+        let mut listed = 0usize;
+        let mut parsed = Vec::with_capacity(loaded.len());
+        for l in loaded {
+            let p = ParsedDigest::parse(l.key, l.object, l.metadata);
+            listed = listed.saturating_add(p.listed_logs());
+            if listed > opts.max_listed_logs {
+                return Err(RunError::TooManyListedLogs(opts.max_listed_logs));
+            }
+            parsed.push(p);
+        }
+        Self::from_parsed(plan, parsed, keyring, opts, sink)
+    }
+
+    /// Phase 2, from digests parsed as they were loaded
+    /// ([`ParsedDigest::parse`], e.g. on the loading worker, so that no
+    /// object bytes are kept). Digests the plan did not ask for are ignored.
+    pub fn from_parsed(
+        plan: &Plan,
+        parsed: Vec<ParsedDigest>,
+        keyring: &Keyring,
+        opts: &Options,
+        sink: &mut dyn Sink,
+    ) -> Result<Analysis, RunError> {
+        let names: BTreeMap<&str, &DigestKeyName> = plan.digests.iter().map(|(k, n)| (k.as_str(), n)).collect();
+        let mut entries: Vec<Entry> = parsed
+            .into_iter()
+            .filter_map(|p| {
+                let name = names.get(p.key.as_str()).map(|n| (*n).clone())?;
+                Some(Entry {
+                    key: p.key,
+                    name,
+                    state: p.state,
+                    metadata: p.metadata,
+                })
+            })
+            .collect();
+        entries.sort_by(|a, b| (a.name.time, a.name.backfill, &a.key).cmp(&(b.name.time, b.name.backfill, &b.key)));
+
+        let mut by_chain: BTreeMap<&ChainId, Vec<usize>> = BTreeMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            by_chain.entry(&e.name.chain).or_default().push(i);
+        }
+        // Step 1, for every loaded chain: which digests are authentic. The
+        // chains that are not selected but share a folder with a selected
+        // one are checked only to know which logs they vouch for.
+        let mut ranges: BTreeMap<&ChainId, Interval> = BTreeMap::new();
+        let mut sigs: BTreeMap<&ChainId, Signatures> = BTreeMap::new();
+        for (chain, idx) in &by_chain {
+            let range = if plan.selected.contains(*chain) {
+                chain_range(idx, &entries, opts)
+            } else {
+                EVERYTHING
+            };
+            ranges.insert(chain, range);
+            let check = ChainCheck::new(chain, idx, &entries, range);
+            sigs.insert(chain, check.signatures(keyring, opts.now));
+        }
+        let bucket = decide_bucket(opts, &entries, &by_chain, &sigs, &plan.selected);
+        // A digest that ends after "now" means the clock (or the evidence)
+        // is wrong: then nothing is "not yet due".
+        let clock_contradicted = by_chain
+            .iter()
+            .filter(|(c, _)| plan.selected.contains(**c))
+            .flat_map(|(_, idx)| idx.iter())
+            .any(|&i| entries[i].digest().is_some_and(|d| d.end > opts.now));
+        let due_end = if clock_contradicted {
+            EVERYTHING.end
+        } else {
+            opts.now.add_secs(-NOT_YET_DUE)
+        };
+        let mut a = Analysis {
+            bucket: bucket.name.clone(),
+            findings: vec![],
+            digest_counts: Counts::default(),
+            jobs: vec![],
+            referenced: BTreeSet::new(),
+            covered: vec![],
+            requested: None,
+            log_keys: plan.log_keys.clone(),
+            allow_gaps: opts.allow_gaps,
+            verbose: opts.verbose,
+            done: vec![],
+            log_counts: Counts::default(),
+            log_bytes: 0,
+            due_end,
+        };
+        // A log is referenced only when an authenticated digest lists it:
+        // one of a selected chain (whose logs are checked), or one of
+        // another trail sharing the folder that sits where it says it
+        // belongs (an authentic digest copied here from elsewhere does not
+        // vouch for this folder).
+        for (chain, s) in &sigs {
+            let selected = plan.selected.contains(*chain);
+            for &i in s.verified.keys().filter(|&&i| selected || in_place(&entries[i])) {
+                for l in entries[i].digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
+                    a.referenced.insert(ObjectRef::new(&l.bucket, &l.object));
+                }
+            }
+        }
+        let mut jobs: BTreeMap<(ObjectRef, [u8; 32]), bool> = BTreeMap::new();
+        let mut any_chain = false;
+        for chain in &plan.selected {
+            let (Some(idx), Some(s), Some(range)) = (by_chain.get(chain), sigs.get(chain), ranges.get(chain)) else {
+                // Digests exist, but none near the explicit range: nothing
+                // vouches for it in this chain.
+                if let (Some(start), Some(end)) = (opts.start, opts.end) {
+                    any_chain = true;
+                    a.requested = Some(Interval { start, end });
+                    let message = format!("no digest of {} in or near the requested range", chain.describe());
+                    a.range_gap(chain.digest_folder(), Interval { start, end }, message, sink);
+                }
+                continue;
+            };
+            any_chain = true;
+            a.chain(chain, idx, *range, &entries, &bucket, s, &mut jobs, sink);
+        }
+        if !any_chain {
+            let (Some(start), Some(end)) = (opts.start, opts.end) else {
+                return Err(RunError::NoDigests);
+            };
+            a.requested = Some(Interval { start, end });
+            let message = "no digest of the selected trails was found: nothing vouches for this period".to_string();
+            a.range_gap(String::new(), Interval { start, end }, message, sink);
+        } else {
+            a.absent_regions(plan, opts, sink);
+        }
+        a.jobs = jobs
+            .into_iter()
+            .enumerate()
+            .map(|(i, ((object, expected), vouched))| LogJob {
+                id: JobId(i),
+                object,
+                expected,
+                vouched,
+            })
+            .collect();
+        a.done = vec![false; a.jobs.len()];
+        Ok(a)
+    }
+
+    /// Regions asked for with `--region` that a validated account root has
+    /// no digest for: nothing vouches for them, so the whole requested range
+    /// is a coverage gap there (never a silent `valid`).
+    fn absent_regions(&mut self, plan: &Plan, opts: &Options, sink: &mut dyn Sink) {
+        let Some(range) = self.requested else { return };
+        let roots: BTreeSet<(&str, Option<&str>, &str)> = plan
+            .selected
+            .iter()
+            .map(|c| (c.prefix.as_str(), c.org.as_deref(), c.account.as_str()))
+            .collect();
+        for (prefix, org, account) in roots {
+            for region in &opts.regions {
+                let delivered = plan.selected.iter().any(|c| {
+                    (c.prefix.as_str(), c.org.as_deref(), c.account.as_str()) == (prefix, org, account)
+                        && &c.region == region
+                });
+                if delivered {
+                    continue;
+                }
+                let chain = ChainId {
+                    prefix: prefix.to_string(),
+                    org: org.map(str::to_string),
+                    account: account.to_string(),
+                    region: region.clone(),
+                    trail: opts
+                        .trail
+                        .as_ref()
+                        .map_or_else(|| "(any)".to_string(), |t| t.name.clone()),
+                    home_region: opts
+                        .trail
+                        .as_ref()
+                        .map_or_else(|| "(any)".to_string(), |t| t.home_region.clone()),
+                };
+                let message = format!(
+                    "--region {region} was requested but no digest of {} was found",
+                    chain.describe()
+                );
+                self.range_gap(chain.digest_folder(), range, message, sink);
+            }
+        }
+    }
+
+    /// A coverage gap over the whole of `range` (up to what is due by `now`)
+    /// for `folder` (a digest folder, or empty for the whole bucket).
+    fn range_gap(&mut self, folder: String, range: Interval, message: String, sink: &mut dyn Sink) {
+        let due = range.end.min(self.due_end);
+        if range.start < due {
+            let object = ObjectRef::new(&self.bucket, folder);
+            self.emit(
+                Finding::interval(Kind::CoverageGap, object, range.start, due, message),
+                sink,
+            );
+        }
+    }
+
+    /// The bucket name findings use.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The logs to hash, in a stable order.
+    pub fn log_jobs(&self) -> &[LogJob] {
+        &self.jobs
+    }
+
+    fn emit(&mut self, f: Finding, sink: &mut dyn Sink) {
+        sink.finding(&f);
+        self.findings.push(f);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn chain(
+        &mut self,
+        chain: &ChainId,
+        idx: &[usize],
+        range: Interval,
+        entries: &[Entry],
+        bucket: &Bucket,
+        sigs: &Signatures,
+        jobs: &mut BTreeMap<(ObjectRef, [u8; 32]), bool>,
+        sink: &mut dyn Sink,
+    ) {
+        self.requested = Some(match self.requested {
+            None => range,
+            Some(r) => Interval {
+                start: r.start.min(range.start),
+                end: r.end.max(range.end),
+            },
+        });
+        let check = ChainCheck::new(chain, idx, entries, range);
+        let verified = &sigs.verified;
+        let (mut findings, vacated) = check.digests(bucket, sigs);
+        let (links, missing) = check.links(bucket, verified, vacated);
+        findings.extend(links);
+        let (covered, gaps) = check.coverage(bucket, verified, self.due_end);
+        findings.extend(gaps);
+        let obj = |key: &str| ObjectRef::new(&bucket.name, key);
+
+        // Counts, verbose listing and log jobs for digests in range.
+        let mut worst: BTreeMap<String, Class> = BTreeMap::new();
+        for f in &findings {
+            if let Some(o) = &f.object {
+                let w = worst.entry(o.clone()).or_insert(Class::Valid);
+                if f.class < *w {
+                    *w = f.class;
+                }
+            }
+        }
+        for &i in idx {
+            let e = &entries[i];
+            if !check.in_range(e.window()) {
+                continue;
+            }
+            let here = obj(&e.key).to_string();
+            self.digest_counts.total += 1;
+            match worst.get(&here) {
+                Some(Class::Violation) => self.digest_counts.invalid += 1,
+                Some(Class::Unverifiable) => self.digest_counts.unverified += 1,
+                _ if verified.contains_key(&i) => {
+                    self.digest_counts.valid += 1;
+                    if self.verbose {
+                        findings.push(Finding::object(Kind::Valid, &here, "digest verified"));
+                    }
+                }
+                _ => self.digest_counts.unverified += 1,
+            }
+            for l in e.digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
+                *jobs
+                    .entry((ObjectRef::new(&l.bucket, &l.object), l.hash))
+                    .or_insert(false) |= verified.contains_key(&i);
+            }
+        }
+        self.digest_counts.total += missing.len() as u64;
+        self.digest_counts.invalid += missing.len() as u64;
+        self.covered.push((chain.clone(), covered));
+        for f in findings {
+            self.emit(f, sink);
+        }
+    }
+
+    /// Phase 3 (batch form): accepts one result per [`log_jobs`](Self::log_jobs)
+    /// entry, in that order, then assembles the report. A missing result
+    /// leaves its job without one (see [`report`](Self::report)).
+    pub fn finish(mut self, results: Vec<LogResult>, sink: &mut dyn Sink) -> Report {
+        let ids: Vec<JobId> = self.jobs.iter().map(|j| j.id).collect();
+        for (id, result) in ids.into_iter().zip(results) {
+            self.accept(id, result, sink);
+        }
+        self.report(sink)
+    }
+
+    /// Phase 3: judges the result of job `id` at once, in any order, and
+    /// sends its finding (if any) and a progress event to `sink`. A second
+    /// result for the same job, or an unknown id, is ignored (the first
+    /// result stands).
+    pub fn accept(&mut self, id: JobId, result: LogResult, sink: &mut dyn Sink) {
+        let Some(done) = self.done.get_mut(id.0) else { return };
+        if std::mem::replace(done, true) {
+            return;
+        }
+        let Some(job) = self.jobs.get(id.0) else { return };
+        let counts = &mut self.log_counts;
+        counts.total += 1;
+        if let LogResult::Hashed(h) = &result {
+            self.log_bytes += h.inflated;
+            sink.log_done(h.inflated);
+        } else {
+            sink.log_done(0);
+        }
+        let here = job.object.to_string();
+        let finding = match (job.vouched, result) {
+            (false, _) => {
+                counts.unverified += 1;
+                return;
+            }
+            (true, LogResult::Skipped) => Finding::object(Kind::ReadError, &here, "log was not read"),
+            (true, LogResult::Failed(ReadFailure::NotFound)) => Finding::object(
+                Kind::LogMissing,
+                &here,
+                "log file listed by a verified digest does not exist (deleted?)",
+            ),
+            (true, LogResult::Failed(ReadFailure::Unsafe)) => Finding::object(
+                Kind::ReadError,
+                &here,
+                "log key resolves outside the local copy; not read",
+            ),
+            (true, LogResult::Failed(ReadFailure::Other(why))) => {
+                Finding::object(Kind::ReadError, &here, format!("log could not be read: {why}"))
+            }
+            (true, LogResult::Hashed(h)) => match h.judge(&job.expected) {
+                LogJudgement::Valid => {
+                    counts.valid += 1;
+                    if self.verbose {
+                        self.emit(Finding::object(Kind::Valid, &here, "log verified"), sink);
+                    }
+                    return;
+                }
+                LogJudgement::OverBudget(why) => {
+                    Finding::object(Kind::ReadError, &here, format!("log not verified: {why}"))
+                }
+                LogJudgement::Malformed(why) => {
+                    Finding::object(Kind::LogMalformed, &here, format!("log is malformed: {why}"))
+                }
+                LogJudgement::Modified { actual } => Finding::object(
+                    Kind::LogModified,
+                    &here,
+                    format!(
+                        "SHA-256 of the uncompressed log is {} but the digest records {}",
+                        hex::encode(actual),
+                        hex::encode(job.expected)
+                    ),
+                ),
+            },
+        };
+        match finding.class {
+            Class::Violation => counts.invalid += 1,
+            _ => counts.unverified += 1,
+        }
+        self.emit(finding, sink);
+    }
+
+    /// Ends phase 3 and assembles the report. A vouched job that never got
+    /// a result is not skipped silently: it is `read_error` (unverified).
+    pub fn report(mut self, sink: &mut dyn Sink) -> Report {
+        let pending: Vec<JobId> = self.jobs.iter().filter(|j| !self.done[j.id.0]).map(|j| j.id).collect();
+        for id in pending {
+            self.accept(
+                id,
+                LogResult::Failed(ReadFailure::Other("no result was delivered for this log".into())),
+                sink,
+            );
+        }
+        self.unreferenced(sink);
+        let covered = self
+            .covered
+            .iter()
+            .flat_map(|(c, spans)| {
+                spans.iter().map(move |s| Covered {
+                    start: s.start,
+                    end: s.end,
+                    chain: c.describe(),
+                })
+            })
+            .collect();
+        let summary = Summary {
+            digests: self.digest_counts,
+            logs: self.log_counts,
+        };
+        Report::new(
+            self.requested,
+            covered,
+            summary,
+            self.findings,
+            self.allow_gaps,
+            self.log_bytes,
+        )
+    }
+
+    /// Objects in a selected chain's log folder, inside its covered period,
+    /// that no authenticated digest lists. Off-pattern names count too: by
+    /// their date folder's day, or whenever the folder has coverage at all.
+    fn unreferenced(&mut self, sink: &mut dyn Sink) {
+        let mut spans_by_folder: BTreeMap<String, Vec<Interval>> = BTreeMap::new();
+        for (chain, spans) in &self.covered {
+            spans_by_folder
+                .entry(chain.log_folder())
+                .or_default()
+                .extend(spans.iter().copied());
+        }
+        let mut out = vec![];
+        for (key, folder, place) in &self.log_keys {
+            let Some(spans) = spans_by_folder.get(folder) else {
+                continue;
+            };
+            let o = ObjectRef::new(&self.bucket, key);
+            if self.referenced.contains(&o) {
+                continue;
+            }
+            let inside = match place {
+                LogPlace::Named(t) => spans
+                    .iter()
+                    .any(|s| *t >= s.start && t.add_secs(UNREFERENCED_END_MARGIN) <= s.end),
+                LogPlace::Day(d) => spans.iter().any(|s| s.start < d.add_secs(24 * HOUR) && *d < s.end),
+                LogPlace::Undated => !spans.is_empty(),
+            };
+            if !inside {
+                continue;
+            }
+            let message = match place {
+                LogPlace::Named(_) => "log file in the trail's log folder, inside the covered period, that no digest lists (injected?)",
+                _ => "object with a name CloudTrail never writes, in the trail's log folder inside the covered period, that no digest lists (injected?)",
+            };
+            out.push(Finding::object(Kind::LogUnreferenced, &o, message));
+        }
+        for f in out {
+            self.emit(f, sink);
+        }
+    }
+}
+
+pub(super) fn describe_failure(f: &ReadFailure) -> String {
+    match f {
+        ReadFailure::NotFound => "not found".into(),
+        ReadFailure::Unsafe => "key resolves outside the local copy".into(),
+        ReadFailure::Other(s) => s.clone(),
+    }
+}
+
+/// The requested range of one selected chain: explicit, or the chain's own
+/// extent (every digest found, backfill included: a backfill for an hour
+/// whose regular digest is gone still shows the hour was due).
+fn chain_range(idx: &[usize], entries: &[Entry], opts: &Options) -> Interval {
+    let windows = || idx.iter().map(|&i| entries[i].window());
+    Interval {
+        start: opts
+            .start
+            .unwrap_or_else(|| windows().map(|w| w.start).min().unwrap_or(opts.now)),
+        end: opts
+            .end
+            .unwrap_or_else(|| windows().map(|w| w.end).max().unwrap_or(opts.now)),
+    }
+}
+
+/// The bucket the trail delivers to. Never a vote over every parseable
+/// digest (decoys could outvote the real ones): `--s3-bucket`, else what the
+/// authenticated digests of the selected chains that sit where they say
+/// they belong agree on (most of them; ties by name). When no digest is
+/// authenticated, the most named bucket is used for naming only.
+fn decide_bucket(
+    opts: &Options,
+    entries: &[Entry],
+    by_chain: &BTreeMap<&ChainId, Vec<usize>>,
+    sigs: &BTreeMap<&ChainId, Signatures>,
+    selected: &BTreeSet<ChainId>,
+) -> Bucket {
+    if let Some(b) = &opts.bucket {
+        return Bucket {
+            name: b.clone(),
+            judged: true,
+        };
+    }
+    let vote = |trusted_only: bool| {
+        let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+        for (chain, idx) in by_chain.iter().filter(|(c, _)| selected.contains(**c)) {
+            let verified = sigs.get(chain).map(|s| &s.verified);
+            for &i in idx {
+                let e = &entries[i];
+                let Some(d) = e.digest() else { continue };
+                if trusted_only && !(in_place(e) && verified.is_some_and(|v| v.contains_key(&i))) {
+                    continue;
+                }
+                *votes.entry(d.s3_bucket.as_str()).or_default() += 1;
+            }
+        }
+        votes
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+            .map(|(b, _)| b.to_string())
+    };
+    match vote(true) {
+        Some(name) => Bucket { name, judged: true },
+        None => Bucket {
+            name: vote(false).unwrap_or_else(|| "unknown-bucket".to_string()),
+            judged: false,
+        },
+    }
+}
+
+/// The digest was found at the key it names, in the account it names.
+fn in_place(e: &Entry) -> bool {
+    e.digest().is_some_and(|d| {
+        crate::layout::collapse_slashes(&d.s3_object) == crate::layout::collapse_slashes(&e.key)
+            && d.account_id == e.name.chain.account
+    })
+}
+
+/// Merges sorted intervals that overlap or touch.
+pub(super) fn merge(sorted: &[Interval]) -> Vec<Interval> {
+    let mut out: Vec<Interval> = Vec::new();
+    for s in sorted {
+        match out.last_mut() {
+            Some(last) if s.start <= last.end => last.end = last.end.max(s.end),
+            _ => out.push(*s),
+        }
+    }
+    out
+}

@@ -1,0 +1,116 @@
+//! What to validate and how: the resolved command line, checked once.
+
+use crate::layout::ChainId;
+use crate::logs::LogBudget;
+use crate::time::Timestamp;
+
+use super::MAX_LISTED_LOGS;
+
+/// `--trail-arn`, resolved: which trail to validate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailFilter {
+    /// Trail name (exact match).
+    pub name: String,
+    /// Home region from the ARN.
+    pub home_region: String,
+    /// Account from the ARN.
+    pub account: String,
+}
+
+impl TrailFilter {
+    /// Parses `arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME`.
+    pub fn from_arn(arn: &str) -> Option<TrailFilter> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || parts[2] != "cloudtrail" {
+            return None;
+        }
+        let name = parts[5].strip_prefix("trail/")?;
+        let account = parts[4];
+        if name.is_empty()
+            || name.contains('/')
+            || parts[3].is_empty()
+            || account.len() != 12
+            || !account.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        Some(TrailFilter {
+            name: name.to_string(),
+            home_region: parts[3].to_string(),
+            account: account.to_string(),
+        })
+    }
+}
+
+/// What to validate and how (the resolved command line).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--start-time`; `None`: each chain's oldest digestStartTime.
+    pub start: Option<Timestamp>,
+    /// `--end-time`; `None`: each chain's newest digestEndTime.
+    pub end: Option<Timestamp>,
+    /// The current time, passed in (the core reads no clock).
+    pub now: Timestamp,
+    /// `--allow-gaps`: coverage gaps do not make the verdict incomplete.
+    pub allow_gaps: bool,
+    /// `--verbose`: list valid objects too.
+    pub verbose: bool,
+    /// `--trail-arn`.
+    pub trail: Option<TrailFilter>,
+    /// `--region` (empty: all).
+    pub regions: Vec<String>,
+    /// `--account-id` (empty: the ARN's account, or all for org trails).
+    pub accounts: Vec<String>,
+    /// `--s3-bucket`: the bucket name findings use.
+    pub bucket: Option<String>,
+    /// `--s3-prefix` (without trailing `/`): only chains under it.
+    pub prefix: Option<String>,
+    /// What hashing one log may cost (front ends build their
+    /// [`crate::logs::LogHasher`]s with it).
+    pub log_budget: LogBudget,
+    /// At most this many `logFiles` entries over all loaded digests
+    /// (else [`RunError::TooManyListedLogs`]).
+    pub max_listed_logs: usize,
+}
+
+impl Options {
+    /// Options with defaults: no range, no filters.
+    pub fn new(now: Timestamp) -> Self {
+        Options {
+            start: None,
+            end: None,
+            now,
+            allow_gaps: false,
+            verbose: false,
+            trail: None,
+            regions: vec![],
+            accounts: vec![],
+            bucket: None,
+            prefix: None,
+            log_budget: LogBudget::default(),
+            max_listed_logs: MAX_LISTED_LOGS,
+        }
+    }
+
+    /// True when `chain` is to be validated.
+    pub fn selects(&self, chain: &ChainId) -> bool {
+        if !self.regions.is_empty() && !self.regions.contains(&chain.region) {
+            return false;
+        }
+        if !self.accounts.is_empty() && !self.accounts.contains(&chain.account) {
+            return false;
+        }
+        if self.prefix.as_ref().is_some_and(|p| p != &chain.prefix) {
+            return false;
+        }
+        match &self.trail {
+            None => true,
+            Some(t) => {
+                // Organization trails deliver under each member account; the
+                // ARN names the management account.
+                let account_ok = chain.org.is_some() || !self.accounts.is_empty() || chain.account == t.account;
+                chain.trail == t.name && chain.home_region == t.home_region && account_ok
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Phase 1: from the listed keys, which digests to load and which objects of
+//! the selected chains' log folders matter.
+
+use super::{Options, LOAD_MARGIN};
+use crate::layout::{candidate_log_folders, log_place, ChainId, DigestKeyName, LogPlace};
+use crate::time::{Timestamp, HOUR};
+use std::collections::BTreeSet;
+
+/// Phase 1: what to load.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub(super) digests: Vec<(String, DigestKeyName)>,
+    /// Objects in the selected chains' log folders: key, folder, place.
+    pub(super) log_keys: Vec<(String, String, LogPlace)>,
+    pub(super) selected: BTreeSet<ChainId>,
+}
+
+impl Plan {
+    /// Classifies listed keys. Digests of chains that are not selected but
+    /// share a selected chain's digest folder are loaded too, only to know
+    /// which logs they list (for `log_unreferenced`).
+    pub fn new<I, S>(keys: I, opts: &Options) -> Plan
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut digests = Vec::new();
+        let mut others = Vec::new();
+        for key in keys {
+            let key = key.as_ref();
+            if let Some(name) = DigestKeyName::parse(key) {
+                digests.push((key.to_string(), name));
+            } else if !candidate_log_folders(key).is_empty() {
+                others.push(key.to_string());
+            }
+        }
+        let selected: BTreeSet<ChainId> = digests
+            .iter()
+            .map(|(_, n)| &n.chain)
+            .filter(|c| opts.selects(c))
+            .cloned()
+            .collect();
+        let folders: BTreeSet<String> = selected.iter().map(ChainId::digest_folder).collect();
+        digests.retain(|(_, n)| folders.contains(&n.chain.digest_folder()) && in_load_window(n.time, opts));
+        digests.sort_by(|a, b| a.0.cmp(&b.0));
+        // Every object in a selected chain's log folder, well-named or not:
+        // an injected `x.json` is as much an injection as a log-named one.
+        let log_folders: BTreeSet<String> = selected.iter().map(ChainId::log_folder).collect();
+        let mut log_keys: Vec<(String, String, LogPlace)> = others
+            .into_iter()
+            .filter_map(|key| {
+                let folder = candidate_log_folders(&key)
+                    .into_iter()
+                    .find(|f| log_folders.contains(*f))?
+                    .to_string();
+                let place = log_place(&key, &folder);
+                Some((key, folder, place))
+            })
+            .collect();
+        log_keys.sort();
+        Plan {
+            digests,
+            log_keys,
+            selected,
+        }
+    }
+
+    /// Digest keys the front end must load (with their metadata).
+    pub fn digest_keys(&self) -> impl Iterator<Item = &str> {
+        self.digests.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// Number of digests to load.
+    pub fn digest_count(&self) -> usize {
+        self.digests.len()
+    }
+
+    /// The chains that will be validated.
+    pub fn chains(&self) -> impl Iterator<Item = &ChainId> {
+        self.selected.iter()
+    }
+}
+
+fn in_load_window(t: Timestamp, opts: &Options) -> bool {
+    opts.start.is_none_or(|s| t >= s.add_secs(-LOAD_MARGIN))
+        && opts.end.is_none_or(|e| t <= e.add_secs(LOAD_MARGIN + HOUR))
+}
