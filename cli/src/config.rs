@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use ctverify_core::keys::Keyring;
 use ctverify_core::logs::LogBudget;
 use ctverify_core::time::Timestamp;
-use ctverify_core::verify::{Options, TrailFilter};
+use ctverify_core::verify::Options;
 use std::path::PathBuf;
 
 /// A resolved `validate` run.
@@ -48,17 +48,9 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
         .map(Timestamp::parse_user)
         .transpose()
         .context("--end-time")?;
-    if let (Some(s), Some(e)) = (options.start, options.end) {
-        if s > e {
-            bail!("invalid time range: --start-time {s} is after --end-time {e}");
-        }
+    if let Some(arn) = &args.trail_arn {
+        options = options.with_trail_arn(arn)?;
     }
-    options.trail = match &args.trail_arn {
-        Some(arn) => Some(TrailFilter::from_arn(arn).with_context(|| {
-            format!("invalid trail ARN {arn:?} (expected arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)")
-        })?),
-        None => None,
-    };
     options.allow_gaps = args.allow_gaps;
     options.log_budget = LogBudget {
         max_inflated: args.max_log_bytes,
@@ -69,7 +61,8 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
     options.regions = args.region.clone();
     options.accounts = args.account_id.clone();
     options.bucket = args.s3_bucket.clone();
-    options.prefix = args.s3_prefix.as_ref().map(|p| p.trim_end_matches('/').to_string());
+    options.prefix = args.s3_prefix.clone();
+    let options = options.checked()?;
     Ok(Config {
         local,
         keyring,

@@ -56,7 +56,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
         let resp = store.list_request(&req)?;
         listing.accept(&req, resp);
     }
-    let mut driver = Driver::new(config.options.clone(), config.keyring.clone());
+    let mut driver = Driver::new(config.options.clone(), config.keyring.clone())?;
     let to_load = driver.plan(listing.into_keys());
     let mut sink = ProgressSink { bar: None };
     load_digests(&store, &to_load, &mut driver, &mut sink)?;

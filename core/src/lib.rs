@@ -8,12 +8,15 @@
 //! Bytes flow in from the front end and findings flow out:
 //!
 //! ```text
-//!   front end                      core
-//!   ---------                      ----
-//!   list keys  ───────────────▶  verify::Plan::new        which digests to load
-//!   load digests + metadata ──▶  verify::Analysis::new    signatures, chain, coverage
-//!   stream each log ──────────▶  logs::LogHasher          (in parallel, chunk by chunk)
-//!   log results ──────────────▶  Analysis::finish ──▶ report::Report (+ report::Sink events)
+//!   front end                        core (verify::Driver)
+//!   ---------                        ----
+//!   list prefixes ──────────────▶  verify::Listing        which prefixes (never the whole bucket)
+//!   listed keys ────────────────▶  Driver::plan           which digests to load
+//!   load digests (parallel) ────▶  ParsedDigest::parse    on the worker; Driver::add_digest
+//!                                  Driver::analyze        signatures, chain, coverage → log jobs
+//!   stream each log ────────────▶  logs::LogHasher        (in parallel, chunk by chunk)
+//!   log results (any order) ────▶  Driver::log_result ──▶ report::Sink events
+//!                                  Driver::finish ──────▶ report::Report
 //! ```
 //!
 //! "Now" is an input ([`verify::Options::now`]), so results are reproducible.

@@ -190,7 +190,7 @@ fn vector(dir: &Path) -> Vector {
 /// Runs the driver; `order` rearranges (or drops) the log results.
 fn run(v: &Vector, order: impl FnOnce(Vec<(LogJob, LogResult)>) -> Vec<(LogJob, LogResult)>) -> Report {
     let mut sink = NullSink;
-    let mut driver = Driver::new(v.opts.clone(), v.keyring.clone());
+    let mut driver = Driver::new(v.opts.clone(), v.keyring.clone()).unwrap();
     let to_load = driver.plan(v.store.listing(&v.opts));
     // Loaded and parsed "on workers", handed over newest first.
     for key in to_load.iter().rev() {

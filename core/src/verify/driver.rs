@@ -14,7 +14,7 @@
 //!                                    finish ──▶ Report
 //! ```
 
-use super::{Analysis, JobId, LogJob, LogResult, Options, ParsedDigest, Plan, RunError};
+use super::{Analysis, JobId, LogJob, LogResult, Options, OptionsError, ParsedDigest, Plan, RunError};
 use crate::keys::Keyring;
 use crate::report::{Report, Sink};
 
@@ -29,16 +29,16 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// A run with these options and keys.
-    pub fn new(opts: Options, keyring: Keyring) -> Driver {
-        Driver {
-            opts,
+    /// A run with these options (checked: [`Options::checked`]) and keys.
+    pub fn new(opts: Options, keyring: Keyring) -> Result<Driver, OptionsError> {
+        Ok(Driver {
+            opts: opts.checked()?,
             keyring,
             plan: None,
             parsed: vec![],
             listed_logs: 0,
             analysis: None,
-        }
+        })
     }
 
     /// The run's options.

@@ -1,14 +1,20 @@
-//! The strict verification engine, in three IO-free phases:
+//! The strict verification engine. Every front end (local CLI, S3, browser)
+//! runs it through one [`Driver`], which owns the sequence and leaves the IO
+//! to the caller:
 //!
-//! 1. [`Plan::new`]: from the object keys a front end listed, decide which
-//!    digests to load and which log keys matter.
-//! 2. [`Analysis::new`]: from the loaded digests (bytes and S3 metadata),
-//!    check signatures, chain links, missing digests and coverage; produce
-//!    the log jobs.
-//! 3. [`Analysis::finish`]: from the log results (hashed by the front end,
-//!    streaming and in parallel), produce the [`Report`].
+//! 0. [`Listing`]: which prefixes of the bucket to list (never the whole
+//!    bucket).
+//! 1. [`Plan`]: from the listed keys, which digests to load and which
+//!    objects of the selected chains' log folders matter.
+//! 2. [`Analysis`]: from the loaded digests (parsed on the loading worker,
+//!    [`ParsedDigest`]), signatures, chain links, missing digests and
+//!    coverage; the log jobs ([`LogJob`], with ids).
+//! 3. The log results, hashed by the front end (streaming, in parallel),
+//!    accepted one at a time in any order ([`Analysis::accept`]); then the
+//!    [`crate::report::Report`].
 //!
-//! Every finding goes through the caller's [`Sink`] as it is produced.
+//! Every finding goes through the caller's [`crate::report::Sink`] as it is
+//! produced, with progress events.
 
 mod analysis;
 mod chain;
@@ -20,7 +26,7 @@ mod plan;
 pub use analysis::{Analysis, JobId, LogJob, LogResult, ParsedDigest, RunError};
 pub use driver::Driver;
 pub use listing::{ListRequest, ListResponse, Listing, MAX_PREFIX_DEPTH};
-pub use options::{Options, TrailFilter};
+pub use options::{Options, OptionsError, TrailFilter};
 pub use plan::Plan;
 
 use crate::time::HOUR;

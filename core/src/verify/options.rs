@@ -6,6 +6,26 @@ use crate::time::Timestamp;
 
 use super::MAX_LISTED_LOGS;
 
+/// Options that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OptionsError {
+    /// The start of the range is after its end.
+    #[error("invalid time range: --start-time {start} is after --end-time {end}")]
+    ReversedRange {
+        /// `--start-time`.
+        start: Timestamp,
+        /// `--end-time`.
+        end: Timestamp,
+    },
+    /// Not `arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME`.
+    #[error("invalid trail ARN {0:?} (expected arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)")]
+    BadArn(String),
+    /// A budget of zero would make every object unverifiable.
+    #[error("--max-log-bytes, --max-log-ratio and --max-listed-logs must be at least 1")]
+    ZeroBudget,
+}
+
 /// `--trail-arn`, resolved: which trail to validate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrailFilter {
@@ -69,7 +89,7 @@ pub struct Options {
     /// [`crate::logs::LogHasher`]s with it).
     pub log_budget: LogBudget,
     /// At most this many `logFiles` entries over all loaded digests
-    /// (else [`RunError::TooManyListedLogs`]).
+    /// (else [`super::RunError::TooManyListedLogs`]).
     pub max_listed_logs: usize,
 }
 
@@ -90,6 +110,32 @@ impl Options {
             log_budget: LogBudget::default(),
             max_listed_logs: MAX_LISTED_LOGS,
         }
+    }
+
+    /// Checks and normalizes the options; every front end runs this once
+    /// (the [`super::Driver`] does): the range must not be reversed, the
+    /// prefix loses its trailing `/` (else [`selects`](Self::selects) would
+    /// silently match nothing), and the budgets must allow some work.
+    pub fn checked(mut self) -> Result<Options, OptionsError> {
+        if let (Some(s), Some(e)) = (self.start, self.end) {
+            if s > e {
+                return Err(OptionsError::ReversedRange { start: s, end: e });
+            }
+        }
+        if let Some(p) = &mut self.prefix {
+            let trimmed = p.trim_end_matches('/').to_string();
+            *p = trimmed;
+        }
+        if self.log_budget.max_inflated == 0 || self.log_budget.max_ratio == 0 || self.max_listed_logs == 0 {
+            return Err(OptionsError::ZeroBudget);
+        }
+        Ok(self)
+    }
+
+    /// Sets the trail from `--trail-arn` (parsed once, here).
+    pub fn with_trail_arn(mut self, arn: &str) -> Result<Options, OptionsError> {
+        self.trail = Some(TrailFilter::from_arn(arn).ok_or_else(|| OptionsError::BadArn(arn.to_string()))?);
+        Ok(self)
     }
 
     /// True when `chain` is to be validated.
