@@ -50,6 +50,26 @@ pub struct PublicKeyEntry {
     pub source: String,
 }
 
+/// One entry of a public-key list, structured as `ListPublicKeys` answers
+/// it (the S3 front end builds these from the API response; key files are
+/// parsed into them). Nothing in it is trusted until
+/// [`Keyring::add_listed`] has checked it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedKey {
+    /// `Fingerprint` as listed (hex MD5 of `der`, any case).
+    pub fingerprint: String,
+    /// `Value`: the DER bytes (PKCS#1 or SPKI).
+    pub der: Vec<u8>,
+    /// `ValidityStartTime`.
+    pub valid_from: Option<Timestamp>,
+    /// `ValidityEndTime`.
+    pub valid_to: Option<Timestamp>,
+    /// The region the list was fetched for (keys are per region), if known.
+    pub region: Option<String>,
+    /// Where it came from, for messages.
+    pub source: String,
+}
+
 /// Outcome of looking a fingerprint up.
 #[derive(Debug, Clone)]
 pub enum KeyLookup<'a> {
@@ -168,8 +188,43 @@ impl Keyring {
 
     fn add_json_entry(&mut self, name: &str, entry: &Value, region: Option<&str>) {
         match parse_json_entry(entry, region, name) {
-            Ok(e) => self.insert(e),
+            Ok(listed) => {
+                let _ = self.add_listed(listed);
+            }
             Err(why) => self.rejected.push(format!("{name}: {why}")),
+        }
+    }
+
+    /// Adds one structured list entry after checking it: its fingerprint
+    /// must be the MD5 of its DER, and the DER an RSA public key (PKCS#1 or
+    /// SPKI). A rejected entry is also recorded in [`rejected`](Self::rejected).
+    pub fn add_listed(&mut self, listed: ListedKey) -> Result<(), String> {
+        let fingerprint = md5_hex(&listed.der);
+        let checked = if listed.fingerprint.eq_ignore_ascii_case(&fingerprint) {
+            decode_key(&listed.der)
+        } else {
+            Err(format!(
+                "listed fingerprint {} is not the MD5 of the key ({fingerprint}); key rejected",
+                listed.fingerprint
+            ))
+        };
+        match checked {
+            Ok(key) => {
+                self.insert(PublicKeyEntry {
+                    fingerprint,
+                    der: listed.der,
+                    key,
+                    valid_from: listed.valid_from,
+                    valid_to: listed.valid_to,
+                    region: listed.region,
+                    source: listed.source,
+                });
+                Ok(())
+            }
+            Err(why) => {
+                self.rejected.push(format!("{}: {why}", listed.source));
+                Err(why)
+            }
         }
     }
 
@@ -218,28 +273,21 @@ impl Keyring {
     }
 }
 
-fn parse_json_entry(entry: &Value, region: Option<&str>, name: &str) -> Result<PublicKeyEntry, String> {
+fn parse_json_entry(entry: &Value, region: Option<&str>, name: &str) -> Result<ListedKey, String> {
     let obj = entry.as_object().ok_or("not an object")?;
     let value = obj.get("Value").and_then(Value::as_str).ok_or("no Value")?;
     let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(compact)
         .map_err(|e| format!("Value is not base64: {e}"))?;
-    let fingerprint = md5_hex(&der);
-    match obj.get("Fingerprint").and_then(Value::as_str) {
-        Some(listed) if listed.eq_ignore_ascii_case(&fingerprint) => {}
-        Some(listed) => {
-            return Err(format!(
-                "listed fingerprint {listed} is not the MD5 of the key ({fingerprint}); key rejected"
-            ))
-        }
-        None => return Err("no Fingerprint".into()),
-    }
-    let key = decode_key(&der)?;
-    Ok(PublicKeyEntry {
+    let fingerprint = obj
+        .get("Fingerprint")
+        .and_then(Value::as_str)
+        .ok_or("no Fingerprint")?
+        .to_string();
+    Ok(ListedKey {
         fingerprint,
         der,
-        key,
         valid_from: entry_time(obj.get("ValidityStartTime"))?,
         valid_to: entry_time(obj.get("ValidityEndTime"))?,
         region: region.map(str::to_string),
