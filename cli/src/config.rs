@@ -62,6 +62,8 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
     options.accounts = args.account_id.clone();
     options.bucket = args.s3_bucket.clone();
     options.prefix = args.s3_prefix.clone();
+    // A copy made by `aws s3 sync`: `a//b` was written to `a/b`.
+    options.local_copy = true;
     let options = options.checked()?;
     Ok(Config {
         local,

@@ -289,6 +289,16 @@ pub fn collapse_slashes(key: &str) -> String {
     key.split('/').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("/")
 }
 
+/// The form in which two keys are compared: as they are (S3), or with empty
+/// segments collapsed (a local copy, see [`collapse_slashes`]).
+pub fn key_form(key: &str, local_copy: bool) -> std::borrow::Cow<'_, str> {
+    if local_copy {
+        std::borrow::Cow::Owned(collapse_slashes(key))
+    } else {
+        std::borrow::Cow::Borrowed(key)
+    }
+}
+
 /// Timestamps one digest period apart, stepping back from `from` while
 /// strictly after `after` (at most `cap` of them).
 pub fn hourly_back(from: Timestamp, after: Timestamp, cap: usize) -> Vec<Timestamp> {

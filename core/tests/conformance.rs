@@ -138,6 +138,7 @@ fn list_keys<'a>(keys: impl Iterator<Item = &'a str>, req: &ListRequest) -> List
 /// The CLI arguments a vector uses, as core options.
 fn options(args: &[String]) -> Options {
     let mut o = Options::new(Timestamp::parse_user(NOW).unwrap());
+    o.local_copy = true;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().unwrap().clone();

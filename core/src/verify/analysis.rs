@@ -5,7 +5,7 @@ use super::chain::{Bucket, ChainCheck, Signatures};
 use super::{LoadedDigest, Metadata, Options, Plan, ReadFailure, NOT_YET_DUE, UNREFERENCED_END_MARGIN};
 use crate::digest::Digest;
 use crate::keys::Keyring;
-use crate::layout::{ChainId, DigestKeyName, LogPlace, ObjectRef};
+use crate::layout::{key_form, ChainId, DigestKeyName, LogPlace, ObjectRef};
 use crate::logs::{HashedLog, LogJudgement};
 use crate::report::{Class, Counts, Covered, Finding, Interval, Kind, Report, Sink, Summary};
 use crate::time::{Timestamp, HOUR};
@@ -124,6 +124,7 @@ pub struct Analysis {
     log_keys: Vec<(String, String, LogPlace)>,
     allow_gaps: bool,
     verbose: bool,
+    local_copy: bool,
     /// Which jobs got a result ([`Analysis::accept`]).
     done: Vec<bool>,
     log_counts: Counts,
@@ -217,7 +218,7 @@ impl Analysis {
                 EVERYTHING
             };
             ranges.insert(chain, range);
-            let check = ChainCheck::new(chain, idx, &entries, range);
+            let check = ChainCheck::new(chain, idx, &entries, range, opts.local_copy);
             sigs.insert(chain, check.signatures(keyring, opts.now));
         }
         let bucket = decide_bucket(opts, &entries, &by_chain, &sigs, &plan.selected);
@@ -244,6 +245,7 @@ impl Analysis {
             log_keys: plan.log_keys.clone(),
             allow_gaps: opts.allow_gaps,
             verbose: opts.verbose,
+            local_copy: opts.local_copy,
             done: vec![],
             log_counts: Counts::default(),
             log_bytes: 0,
@@ -256,7 +258,11 @@ impl Analysis {
         // vouch for this folder).
         for (chain, s) in &sigs {
             let selected = plan.selected.contains(*chain);
-            for &i in s.verified.keys().filter(|&&i| selected || in_place(&entries[i])) {
+            for &i in s
+                .verified
+                .keys()
+                .filter(|&&i| selected || in_place(&entries[i], opts.local_copy))
+            {
                 for l in entries[i].digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
                     a.referenced.insert(ObjectRef::new(&l.bucket, &l.object));
                 }
@@ -392,7 +398,7 @@ impl Analysis {
                 end: r.end.max(range.end),
             },
         });
-        let check = ChainCheck::new(chain, idx, entries, range);
+        let check = ChainCheck::new(chain, idx, entries, range, self.local_copy);
         let verified = &sigs.verified;
         let (mut findings, vacated) = check.digests(bucket, sigs);
         let (links, missing) = check.links(bucket, verified, vacated);
@@ -651,7 +657,7 @@ fn decide_bucket(
             for &i in idx {
                 let e = &entries[i];
                 let Some(d) = e.digest() else { continue };
-                if trusted_only && !(in_place(e) && verified.is_some_and(|v| v.contains_key(&i))) {
+                if trusted_only && !(in_place(e, opts.local_copy) && verified.is_some_and(|v| v.contains_key(&i))) {
                     continue;
                 }
                 *votes.entry(d.s3_bucket.as_str()).or_default() += 1;
@@ -672,10 +678,9 @@ fn decide_bucket(
 }
 
 /// The digest was found at the key it names, in the account it names.
-fn in_place(e: &Entry) -> bool {
+fn in_place(e: &Entry, local_copy: bool) -> bool {
     e.digest().is_some_and(|d| {
-        crate::layout::collapse_slashes(&d.s3_object) == crate::layout::collapse_slashes(&e.key)
-            && d.account_id == e.name.chain.account
+        key_form(&d.s3_object, local_copy) == key_form(&e.key, local_copy) && d.account_id == e.name.chain.account
     })
 }
 

@@ -17,7 +17,7 @@
 use super::analysis::{describe_failure, merge, Entry, State};
 use super::{Metadata, ReadFailure, MAX_MISSING_PER_GAP};
 use crate::keys::{KeyLookup, Keyring};
-use crate::layout::{collapse_slashes, hourly_back, ChainId, DigestKeyName, ObjectRef};
+use crate::layout::{hourly_back, key_form, ChainId, DigestKeyName, ObjectRef};
 use crate::report::{Finding, Interval, Kind};
 use crate::signature::{SignatureSource, VerifiedDigest};
 use crate::time::{Timestamp, HOUR};
@@ -50,20 +50,31 @@ pub(super) struct ChainCheck<'a> {
     idx: &'a [usize],
     entries: &'a [Entry],
     range: Interval,
-    /// Where each digest was found (slashes collapsed: a local copy cannot
-    /// tell `a//b` from `a/b`).
+    /// Keys compared as a local copy stores them ([`key_form`]).
+    local_copy: bool,
+    /// Where each digest was found (in [`key_form`]).
     found: BTreeMap<String, usize>,
 }
 
 impl<'a> ChainCheck<'a> {
     /// Indexes the chain's digests by location.
-    pub(super) fn new(chain: &'a ChainId, idx: &'a [usize], entries: &'a [Entry], range: Interval) -> Self {
-        let found = idx.iter().map(|&i| (collapse_slashes(&entries[i].key), i)).collect();
+    pub(super) fn new(
+        chain: &'a ChainId,
+        idx: &'a [usize],
+        entries: &'a [Entry],
+        range: Interval,
+        local_copy: bool,
+    ) -> Self {
+        let found = idx
+            .iter()
+            .map(|&i| (key_form(&entries[i].key, local_copy).into_owned(), i))
+            .collect();
         ChainCheck {
             chain,
             idx,
             entries,
             range,
+            local_copy,
             found,
         }
     }
@@ -76,7 +87,7 @@ impl<'a> ChainCheck<'a> {
     /// The digest found at `key` (never one that merely claims that place:
     /// a digest found elsewhere is moved, and its place is empty).
     fn find(&self, key: &str) -> Option<usize> {
-        self.found.get(&collapse_slashes(key)).copied()
+        self.found.get(key_form(key, self.local_copy).as_ref()).copied()
     }
 
     /// For each digest, the digests that name its key as their predecessor.
@@ -249,7 +260,7 @@ impl<'a> ChainCheck<'a> {
                 }
                 State::Parsed(d) => d,
             };
-            let same_key = collapse_slashes(&d.s3_object) == collapse_slashes(&e.key);
+            let same_key = key_form(&d.s3_object, self.local_copy) == key_form(&e.key, self.local_copy);
             let same_bucket = !bucket.judged || d.s3_bucket == bucket.name;
             if !same_bucket || !same_key || d.account_id != e.name.chain.account {
                 findings.push(Finding::object(

@@ -88,6 +88,10 @@ pub struct Options {
     /// What hashing one log may cost (front ends build their
     /// [`crate::logs::LogHasher`]s with it).
     pub log_budget: LogBudget,
+    /// The source is a local copy made by `aws s3 sync`, which writes the
+    /// key `a//b` to the file `a/b`: keys are then compared with empty
+    /// segments collapsed. Off for S3, where `a//b` and `a/b` differ.
+    pub local_copy: bool,
     /// At most this many `logFiles` entries over all loaded digests
     /// (else [`super::RunError::TooManyListedLogs`]).
     pub max_listed_logs: usize,
@@ -108,6 +112,7 @@ impl Options {
             bucket: None,
             prefix: None,
             log_budget: LogBudget::default(),
+            local_copy: false,
             max_listed_logs: MAX_LISTED_LOGS,
         }
     }
