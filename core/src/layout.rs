@@ -251,10 +251,15 @@ pub fn candidate_log_folders(key: &str) -> Vec<&str> {
 /// Where an object `key` inside the log folder `folder` falls in time.
 /// `folder` must be a prefix of `key`.
 pub fn log_place(key: &str, folder: &str) -> LogPlace {
-    if let Some(n) = LogKeyName::parse(key).filter(|n| n.folder == folder) {
-        return LogPlace::Named(n.time);
-    }
     let rest = key.get(folder.len()..).unwrap_or_default();
+    // CloudTrail writes each log into the date folder of its name's
+    // timestamp: a well-formed name in another day's folder is off-pattern
+    // (judged by its folder's day, where it was put).
+    if let Some(n) = LogKeyName::parse(key).filter(|n| n.folder == folder) {
+        if rest.starts_with(&format!("{}/", n.time.date_folders())) {
+            return LogPlace::Named(n.time);
+        }
+    }
     let mut parts = rest.splitn(4, '/');
     let (Some(y), Some(m), Some(d), Some(_)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return LogPlace::Undated;

@@ -1048,7 +1048,7 @@ fn digest_after_now_incomplete(s: &mut Scenario<'_>) -> Result<()> {
 
 /// Rule 8: off-pattern objects in a log folder are injections too.
 fn log_folder_off_pattern_objects_unreferenced(s: &mut Scenario<'_>) -> Result<()> {
-    s.describe("Three objects CloudTrail never writes are placed in the trail's log folder: a log name without .gz and a notes.txt in the 2024/03/01 date folder, and an undated file: log_unreferenced on each.");
+    s.describe("Four objects CloudTrail never writes are placed in the trail's log folder: a log name without .gz, a notes.txt and a well-formed log name dated a week later in the 2024/03/01 date folder, and an undated file: log_unreferenced on each.");
     let trail = Trail::default();
     s.write_default_chain(&trail, 5)?;
     let real = trail.log_key(hour(2)? + 30 * MINUTE, "AbCdEfGhIjKlMnOp");
@@ -1056,7 +1056,10 @@ fn log_folder_off_pattern_objects_unreferenced(s: &mut Scenario<'_>) -> Result<(
     let folder = real.rsplit_once('/').map_or(String::new(), |(f, _)| f.to_owned());
     let notes = format!("{folder}/notes.txt");
     let undated = format!("AWSLogs/{}/CloudTrail/{}/readme", trail.account, trail.region);
-    for key in [&plain, &notes, &undated] {
+    // A well-formed log name dated a week later, put in this day's folder.
+    let later = trail.log_key(hour(2)? + 7 * DAY, "QrStUvWxYz012345");
+    let misfiled = format!("{folder}/{}", later.rsplit_once('/').map_or("", |(_, f)| f));
+    for key in [&plain, &notes, &undated, &misfiled] {
         s.put_raw(key, b"{\"Records\":[]}".to_vec())?;
         s.expect(Kind::LogUnreferenced, key);
     }
