@@ -23,7 +23,7 @@ fn text(report: &Report, verbose: bool, outcome: &Outcome) -> String {
         if f.class == Class::Valid && !verbose {
             continue;
         }
-        let object = f.object.as_deref().unwrap_or("-");
+        let object = f.object.as_ref().map_or_else(|| "-".to_string(), ToString::to_string);
         let _ = match (f.start, f.end) {
             (Some(s), Some(e)) => writeln!(
                 out,

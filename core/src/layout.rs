@@ -32,6 +32,19 @@ impl ObjectRef {
     }
 }
 
+impl From<&ObjectRef> for ObjectRef {
+    fn from(o: &ObjectRef) -> Self {
+        o.clone()
+    }
+}
+
+/// Rendered as `s3://bucket/key` (the JSON report's `object`).
+impl serde::Serialize for ObjectRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Display for ObjectRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "s3://{}/{}", self.bucket, self.key)

@@ -3,6 +3,7 @@
 //!
 //! Findings are data; errors (`crate::Error`) are for "could not run".
 
+use crate::layout::ObjectRef;
 use crate::time::Timestamp;
 use serde::Serialize;
 use std::fmt;
@@ -129,9 +130,9 @@ pub struct Finding {
     pub kind: Kind,
     /// Its class (derived from `kind`).
     pub class: Class,
-    /// `s3://bucket/key` of the object concerned (for `coverage_gap`, the
-    /// chain's digest folder).
-    pub object: Option<String>,
+    /// The object concerned (for `coverage_gap`, the chain's digest folder),
+    /// rendered as `s3://bucket/key` at the edges (text, JSON).
+    pub object: Option<ObjectRef>,
     /// A sentence for people.
     pub message: String,
     /// Start of the interval (`coverage_gap`), else `None`.
@@ -142,11 +143,11 @@ pub struct Finding {
 
 impl Finding {
     /// A finding about one object.
-    pub fn object(kind: Kind, object: impl fmt::Display, message: impl Into<String>) -> Self {
+    pub fn object(kind: Kind, object: impl Into<ObjectRef>, message: impl Into<String>) -> Self {
         Finding {
             kind,
             class: kind.class(),
-            object: Some(object.to_string()),
+            object: Some(object.into()),
             message: message.into(),
             start: None,
             end: None,
@@ -156,7 +157,7 @@ impl Finding {
     /// A finding about an interval.
     pub fn interval(
         kind: Kind,
-        object: impl fmt::Display,
+        object: impl Into<ObjectRef>,
         start: Timestamp,
         end: Timestamp,
         message: impl Into<String>,
@@ -164,15 +165,16 @@ impl Finding {
         Finding {
             kind,
             class: kind.class(),
-            object: Some(object.to_string()),
+            object: Some(object.into()),
             message: message.into(),
             start: Some(start),
             end: Some(end),
         }
     }
 
-    fn sort_key(&self) -> (&Option<String>, Option<Timestamp>, Kind) {
-        (&self.object, self.start, self.kind)
+    /// Findings are sorted by object as rendered, then start, then kind.
+    fn sort_key(&self) -> (Option<String>, Option<Timestamp>, Kind) {
+        (self.object.as_ref().map(ToString::to_string), self.start, self.kind)
     }
 }
 
@@ -293,7 +295,7 @@ impl Report {
         allow_gaps: bool,
         log_bytes_hashed: u64,
     ) -> Report {
-        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        findings.sort_by_cached_key(Finding::sort_key);
         let verdict = Verdict::of(&findings, allow_gaps);
         Report {
             schema: 1,
@@ -341,9 +343,9 @@ mod tests {
     #[test]
     fn verdict_rules() {
         let t = Timestamp::from_unix(0);
-        let gap = Finding::interval(Kind::CoverageGap, "s3://b/", t, t, "gap");
-        let notice = Finding::object(Kind::ChainRestart, "s3://b/k", "restart");
-        let bad = Finding::object(Kind::LogModified, "s3://b/l", "modified");
+        let gap = Finding::interval(Kind::CoverageGap, ObjectRef::new("b", ""), t, t, "gap");
+        let notice = Finding::object(Kind::ChainRestart, ObjectRef::new("b", "k"), "restart");
+        let bad = Finding::object(Kind::LogModified, ObjectRef::new("b", "l"), "modified");
         assert_eq!(Verdict::of(std::slice::from_ref(&notice), false), Verdict::Valid);
         assert_eq!(Verdict::of(&[notice.clone(), gap.clone()], false), Verdict::Incomplete);
         assert_eq!(Verdict::of(std::slice::from_ref(&gap), true), Verdict::Valid);
@@ -352,7 +354,7 @@ mod tests {
 
     #[test]
     fn json_names() {
-        let f = Finding::object(Kind::DigestSignatureInvalid, "s3://b/k", "m");
+        let f = Finding::object(Kind::DigestSignatureInvalid, ObjectRef::new("b", "k"), "m");
         let v: serde_json::Value = serde_json::to_value(&f).unwrap();
         assert_eq!(v["kind"], "digest_signature_invalid");
         assert_eq!(v["class"], "violation");

@@ -408,7 +408,7 @@ impl Analysis {
         let obj = |key: &str| ObjectRef::new(&bucket.name, key);
 
         // Counts, verbose listing and log jobs for digests in range.
-        let mut worst: BTreeMap<String, Class> = BTreeMap::new();
+        let mut worst: BTreeMap<ObjectRef, Class> = BTreeMap::new();
         for f in &findings {
             if let Some(o) = &f.object {
                 let w = worst.entry(o.clone()).or_insert(Class::Valid);
@@ -422,7 +422,7 @@ impl Analysis {
             if !check.in_range(e.window()) {
                 continue;
             }
-            let here = obj(&e.key).to_string();
+            let here = obj(&e.key);
             self.digest_counts.total += 1;
             match worst.get(&here) {
                 Some(Class::Violation) => self.digest_counts.invalid += 1,
@@ -478,7 +478,7 @@ impl Analysis {
         } else {
             sink.log_done(0);
         }
-        let here = job.object.to_string();
+        let here = job.object.clone();
         let finding = match (job.vouched, result) {
             (false, _) => {
                 counts.unverified += 1;
