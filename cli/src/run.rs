@@ -30,8 +30,10 @@ impl Sink for Quiet {
 /// Runs strict validation of `config`.
 pub fn run(config: &Config) -> Result<Outcome> {
     let store = LocalStore::open(&config.local)?;
-    let keys = store.list()?;
-    let plan = Plan::new(&keys, &config.options);
+    // The listing and the plan hold every key: both are dropped as soon as
+    // they are no longer needed, so that they do not add to the peak memory
+    // of the analysis and of the hashing, which grow with the number of logs.
+    let plan = Plan::new(&store.list()?, &config.options);
     let digest_keys: Vec<&str> = plan.digest_keys().collect();
     let loaded: Vec<LoadedDigest> = digest_keys
         .par_iter()
@@ -43,6 +45,8 @@ pub fn run(config: &Config) -> Result<Outcome> {
         .collect();
     let mut sink = Quiet;
     let analysis = Analysis::new(&plan, loaded, &config.keyring, &config.options, &mut sink)?;
+    drop(digest_keys);
+    drop(plan);
     let jobs = analysis.log_jobs();
     let progress = Progress::new(jobs.iter().filter(|j| j.vouched).count() as u64);
     let started = Instant::now();
