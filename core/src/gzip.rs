@@ -9,12 +9,16 @@
 //! left to the caller.
 //!
 //! Memory is bounded: input is consumed in the caller's chunks, output is
-//! handed out in 32 KiB pieces, and a limit on the inflated size stops
-//! decompression bombs.
+//! handed out in pieces of up to 256 KiB, and a limit on the inflated size
+//! stops decompression bombs.
 
 use flate2::{Crc, Decompress, FlushDecompress, Status};
 
-const OUT_CHUNK: usize = 32 * 1024;
+/// Output buffer capacity. Large, so that the inflater rarely has to copy
+/// its output into its own window (it does so after each call that does not
+/// end the stream), and never initialised: a small object costs only the
+/// bytes it inflates.
+const OUT_CHUNK: usize = 256 * 1024;
 const FTEXT_RESERVED: u8 = 0xE0;
 const FHCRC: u8 = 0x02;
 const FEXTRA: u8 = 0x04;
@@ -123,7 +127,7 @@ impl GzipDecoder {
             header_crc: Crc::new(),
             inflater: Decompress::new(false),
             crc: Crc::new(),
-            out: vec![0; OUT_CHUNK],
+            out: Vec::with_capacity(OUT_CHUNK),
             inflated: 0,
             limit,
             trailing: 0,
@@ -297,22 +301,21 @@ impl GzipDecoder {
     fn inflate<'a>(&mut self, mut input: &'a [u8], sink: &mut dyn FnMut(&[u8])) -> Result<&'a [u8], GzipError> {
         loop {
             let before_in = self.inflater.total_in();
-            let before_out = self.inflater.total_out();
+            self.out.clear();
             let status = self
                 .inflater
-                .decompress(input, &mut self.out, FlushDecompress::None)
+                .decompress_vec(input, &mut self.out, FlushDecompress::None)
                 .map_err(|_| GzipError::Corrupt)?;
             let consumed = (self.inflater.total_in() - before_in) as usize;
-            let produced = (self.inflater.total_out() - before_out) as usize;
+            let produced = self.out.len();
             input = &input[consumed..];
             if produced > 0 {
                 self.inflated += produced as u64;
                 if self.inflated > self.limit {
                     return Err(GzipError::TooLarge(self.limit));
                 }
-                let piece = &self.out[..produced];
-                self.crc.update(piece);
-                sink(piece);
+                self.crc.update(&self.out);
+                sink(&self.out);
             }
             match status {
                 Status::StreamEnd => {
@@ -320,7 +323,7 @@ impl GzipDecoder {
                     return Ok(input);
                 }
                 _ if consumed == 0 && produced == 0 => return Ok(input),
-                _ if input.is_empty() && produced < self.out.len() => return Ok(input),
+                _ if input.is_empty() && produced < self.out.capacity() => return Ok(input),
                 _ => {}
             }
         }

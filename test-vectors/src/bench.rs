@@ -1,13 +1,23 @@
 //! Benchmark data and the hashing bound it is measured against.
 //!
 //! `bench-data --out DIR [--hours H] [--logs-per-digest N] [--log-mb M]`
-//! writes one signed chain whose logs hold realistic CloudTrail records
-//! (compressing about 10:1, like real logs). Logs are generated and written
-//! one at a time, so memory stays small whatever the total size.
+//! writes one signed chain (one digest per hour) whose logs hold uniform
+//! CloudTrail-like records, `M` MB uncompressed each (about 9:1 with gzip).
+//! Logs are generated and written one at a time, so memory stays small
+//! whatever the total size.
+//!
+//! `bench-data --realistic [--size-kb MIN:MAX] ...` uses the varied records
+//! of [`crate::realistic`] (about 1.5 KB each, about 10:1) instead, with
+//! compressed log sizes drawn log-uniformly between `MIN` and `MAX` KiB
+//! (default 2:5120; `--size-kb 1000` for fixed sizes). Each log has its own
+//! seed, so logs are generated on all cores and the output is the same
+//! whatever their number. A size summary is printed on stderr.
 //!
 //! `bound DIR` gunzips and SHA-256-hashes every log under `DIR` with
 //! nothing else around it, on all cores: the physical bound that the
 //! `ctverify` run over the same files is compared with (`bench/local.sh`).
+//! It uses the same inflater (zlib-rs through flate2, same features) and
+//! SHA-256 as ctverify.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +29,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::crypto::{sha256_hex, KeyEncoding, Keys};
 use crate::prng::SplitMix64 as Prng;
+use crate::realistic::{self, Records, World};
 use crate::time::{date_path, digest_stamp, iso, log_stamp, parse};
 
 const BUCKET: &str = "ctv-bench-bucket";
@@ -30,7 +41,12 @@ struct Params {
     out: PathBuf,
     hours: usize,
     logs_per_digest: usize,
+    /// Uncompressed size of each synthetic log.
     log_bytes: usize,
+    /// Realistic records, sizes drawn from `size_kb` (compressed).
+    realistic: bool,
+    /// Compressed log size range in KiB, log-uniform (realistic only).
+    size_kb: (f64, f64),
 }
 
 fn params(args: &[String]) -> Result<Params> {
@@ -39,6 +55,8 @@ fn params(args: &[String]) -> Result<Params> {
         hours: 24,
         logs_per_digest: 12,
         log_bytes: 4 << 20,
+        realistic: false,
+        size_kb: (2.0, 5120.0),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -48,6 +66,15 @@ fn params(args: &[String]) -> Result<Params> {
             "--hours" => p.hours = val()?.parse()?,
             "--logs-per-digest" => p.logs_per_digest = val()?.parse()?,
             "--log-mb" => p.log_bytes = (val()?.parse::<f64>()? * 1048576.0) as usize,
+            "--realistic" => p.realistic = true,
+            "--size-kb" => {
+                let v = val()?;
+                let (lo, hi) = v.split_once(':').unwrap_or((v, v));
+                p.size_kb = (lo.parse()?, hi.parse()?);
+                if !(p.size_kb.0 > 0.0 && p.size_kb.0 <= p.size_kb.1) {
+                    bail!("--size-kb MIN:MAX needs 0 < MIN <= MAX");
+                }
+            }
             other => bail!("unknown bench-data argument {other:?}"),
         }
     }
@@ -122,37 +149,228 @@ fn gz(data: &[u8]) -> Result<Vec<u8>> {
     Ok(enc.finish()?)
 }
 
-/// `bench-data`: writes the chain, prints the total uncompressed log size.
+/// A written log, as its digest lists it.
+struct LogEntry {
+    key: String,
+    sha256: String,
+    /// newestEventTime (oldestEventTime is 300 s earlier).
+    time: i64,
+    compressed: u64,
+    inflated: u64,
+}
+
+fn log_key(t: i64, unique: &str) -> String {
+    format!(
+        "AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{}/{ACCOUNT}_CloudTrail_{REGION}_{}_{unique}.json.gz",
+        date_path(t),
+        log_stamp(t)
+    )
+}
+
+/// The event time of log `j` of hour `h`.
+fn log_time(p: &Params, t0: i64, h: usize, j: usize) -> i64 {
+    t0 + h as i64 * 3600 + (j as i64 + 1) * 3600 / (p.logs_per_digest as i64 + 1)
+}
+
+/// The synthetic logs: one sequential stream of records, `log_bytes` each.
+fn synthetic_logs(p: &Params, bucket: &Path, t0: i64) -> Result<Vec<LogEntry>> {
+    let mut rng = Prng::from_label("bench-data");
+    let mut logs = Vec::with_capacity(p.hours * p.logs_per_digest);
+    for h in 0..p.hours {
+        for j in 0..p.logs_per_digest {
+            let t = log_time(p, t0, h, j);
+            let unique: String = (0..16).map(|_| (b'a' + (rng.next_u64() % 26) as u8) as char).collect();
+            let key = log_key(t, &unique);
+            let body = log_body(&mut rng, t, p.log_bytes);
+            let z = gz(&body)?;
+            write(&bucket.join(&key), &z)?;
+            logs.push(LogEntry {
+                key,
+                sha256: sha256_hex(&body),
+                time: t,
+                compressed: z.len() as u64,
+                inflated: body.len() as u64,
+            });
+        }
+    }
+    Ok(logs)
+}
+
+/// Writes `SHA-256 + gzip` of everything written to it into a file.
+struct HashingGz {
+    gz: flate2::write::GzEncoder<std::io::BufWriter<std::fs::File>>,
+    sha: Sha256,
+    inflated: u64,
+}
+
+impl HashingGz {
+    fn push(&mut self, data: &[u8]) -> Result<()> {
+        self.sha.update(data);
+        self.inflated += data.len() as u64;
+        Ok(self.gz.write_all(data)?)
+    }
+}
+
+/// Small logs compress less than large ones (less context), so below this
+/// compressed target a log is built in memory and resized until its
+/// compressed size is within 10 % of the target.
+const EXACT_BELOW: f64 = 256.0 * 1024.0;
+
+/// `{"Records":[...]}` of [`Records`] from `seed`, at least `size` bytes
+/// (and at least one record).
+fn realistic_body(world: &World, seed: u64, t: i64, size: usize) -> Vec<u8> {
+    let mut records = Records::new(world, Prng::from_seed(seed));
+    let mut body = String::with_capacity(size + 4096);
+    body.push_str("{\"Records\":[");
+    let mut first = true;
+    while first || body.len() < size {
+        if !first {
+            body.push(',');
+        }
+        first = false;
+        records.next(t, &mut body);
+    }
+    body.push_str("]}");
+    body.into_bytes()
+}
+
+/// Realistic log number `i`, of a compressed size drawn log-uniformly from
+/// `size_kb`: records of [`Records`] until the uncompressed size reaches the
+/// target times [`realistic::RATIO`]. Large logs are streamed to disk (a
+/// 5 MB log is ~50 MB of JSON); small ones are sized exactly.
+fn realistic_log(p: &Params, world: &World, bucket: &Path, t0: i64, i: usize) -> Result<LogEntry> {
+    let mut rng = Prng::from_label(&format!("bench-realistic-log-{i}"));
+    let t = log_time(p, t0, i / p.logs_per_digest, i % p.logs_per_digest);
+    let key = log_key(t, &rng.alnum(16));
+    let (lo, hi) = (p.size_kb.0.ln(), p.size_kb.1.ln());
+    let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let target = (lo + u * (hi - lo)).exp() * 1024.0;
+    let seed = rng.next_u64();
+    let path = bucket.join(&key);
+    std::fs::create_dir_all(path.parent().context("log path")?)?;
+    if target < EXACT_BELOW {
+        let mut size = target * realistic::RATIO;
+        let (mut body, mut z);
+        let mut pass = 0;
+        loop {
+            body = realistic_body(world, seed, t, size as usize);
+            z = gz(&body)?;
+            let off = z.len() as f64 / target;
+            pass += 1;
+            if (off - 1.0).abs() < 0.1 || pass == 4 {
+                break;
+            }
+            size /= off;
+        }
+        write(&path, &z)?;
+        return Ok(LogEntry {
+            key,
+            sha256: sha256_hex(&body),
+            time: t,
+            compressed: z.len() as u64,
+            inflated: body.len() as u64,
+        });
+    }
+    let target = (target * realistic::RATIO) as u64;
+    let file = std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+    let mut out = HashingGz {
+        gz: GzBuilder::new()
+            .mtime(0)
+            .write(std::io::BufWriter::with_capacity(256 * 1024, file), Compression::new(6)),
+        sha: Sha256::new(),
+        inflated: 0,
+    };
+    let mut records = Records::new(world, Prng::from_seed(seed));
+    let mut buf = String::with_capacity(96 * 1024);
+    buf.push_str("{\"Records\":[");
+    let mut first = true;
+    while first || out.inflated + (buf.len() as u64) < target {
+        if !first {
+            buf.push(',');
+        }
+        first = false;
+        records.next(t, &mut buf);
+        if buf.len() >= 64 * 1024 {
+            out.push(buf.as_bytes())?;
+            buf.clear();
+        }
+    }
+    buf.push_str("]}");
+    out.push(buf.as_bytes())?;
+    let inflated = out.inflated;
+    let sha = out.sha.finalize();
+    let mut file = out.gz.finish()?;
+    file.flush()?;
+    let compressed = file.get_ref().metadata()?.len();
+    Ok(LogEntry {
+        key,
+        sha256: hex::encode(sha),
+        time: t,
+        compressed,
+        inflated,
+    })
+}
+
+/// The realistic logs, generated on all cores (each log has its own seed,
+/// so the output does not depend on the number of threads).
+fn realistic_logs(p: &Params, bucket: &Path, t0: i64) -> Result<Vec<LogEntry>> {
+    let world = World::new(ACCOUNT, REGION);
+    let n = p.hours * p.logs_per_digest;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, LogEntry)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| -> Result<Vec<(usize, LogEntry)>> {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            return Ok(mine);
+                        }
+                        mine.push((i, realistic_log(p, &world, bucket, t0, i)?));
+                    }
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(n);
+        for h in handles {
+            all.extend(h.join().map_err(|_| anyhow::anyhow!("generator panicked"))??);
+        }
+        Ok::<_, anyhow::Error>(all)
+    })?;
+    done.sort_by_key(|(i, _)| *i);
+    Ok(done.into_iter().map(|(_, e)| e).collect())
+}
+
+/// `bench-data`: writes the chain, prints the total uncompressed log size
+/// (and a summary of the sizes on stderr).
 pub fn bench_data(args: &[String], keys: &Keys) -> Result<()> {
     let p = params(args)?;
     let key = keys.get("a")?;
     let bucket = p.out.join("bucket");
-    let mut rng = Prng::from_label("bench-data");
     let t0 = parse("2024-03-01T00:17:28Z")?;
+    let all = if p.realistic {
+        realistic_logs(&p, &bucket, t0)?
+    } else {
+        synthetic_logs(&p, &bucket, t0)?
+    };
     let folder = format!("AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}");
     let mut prev: Option<(String, String, String)> = None; // key, signature, sha256
-    let mut total = 0u64;
-    for h in 0..p.hours {
+    for (h, hour) in all.chunks(p.logs_per_digest.max(1)).enumerate() {
         let (start, end) = (t0 + h as i64 * 3600, t0 + (h as i64 + 1) * 3600);
-        let mut logs = Vec::new();
-        for j in 0..p.logs_per_digest {
-            let t = start + (j as i64 + 1) * 3600 / (p.logs_per_digest as i64 + 1);
-            let unique: String = (0..16).map(|_| (b'a' + (rng.next_u64() % 26) as u8) as char).collect();
-            let key = format!(
-                "AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{}/{ACCOUNT}_CloudTrail_{REGION}_{}_{unique}.json.gz",
-                date_path(t),
-                log_stamp(t)
-            );
-            let body = log_body(&mut rng, t, p.log_bytes);
-            total += body.len() as u64;
-            write(&bucket.join(&key), &gz(&body)?)?;
-            logs.push(format!(
-                "{{\"s3Bucket\":\"{BUCKET}\",\"s3Object\":\"{key}\",\"hashValue\":\"{}\",\"hashAlgorithm\":\"SHA-256\",\"newestEventTime\":\"{}\",\"oldestEventTime\":\"{}\"}}",
-                sha256_hex(&body),
-                iso(t),
-                iso(t - 300)
-            ));
-        }
+        let logs: Vec<String> = hour
+            .iter()
+            .map(|l| {
+                format!(
+                    "{{\"s3Bucket\":\"{BUCKET}\",\"s3Object\":\"{}\",\"hashValue\":\"{}\",\"hashAlgorithm\":\"SHA-256\",\"newestEventTime\":\"{}\",\"oldestEventTime\":\"{}\"}}",
+                    l.key,
+                    l.sha256,
+                    iso(l.time),
+                    iso(l.time - 300)
+                )
+            })
+            .collect();
         let dkey = format!(
             "{folder}/{}/{ACCOUNT}_CloudTrail-Digest_{REGION}_bench_{REGION}_{}.json.gz",
             date_path(end),
@@ -184,16 +402,44 @@ pub fn bench_data(args: &[String], keys: &Keys) -> Result<()> {
         prev = Some((dkey, sig, sha));
     }
     let der = key.public_der(KeyEncoding::Pkcs1);
+    // Valid from 30 days before the first digest to 30 days after the last
+    // one (at least 60 days after the first).
+    let valid_to = (t0 + 60 * 86400).max(t0 + p.hours as i64 * 3600 + 30 * 86400);
     let keys_json = format!(
         "{{\"PublicKeyList\":[{{\"Value\":\"{}\",\"ValidityStartTime\":{},\"ValidityEndTime\":{},\"Fingerprint\":\"{}\"}}]}}",
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der),
         t0 - 30 * 86400,
-        t0 + 60 * 86400,
+        valid_to,
         key.fingerprint(KeyEncoding::Pkcs1)
     );
     write(&p.out.join("public-keys.json"), keys_json.as_bytes())?;
-    println!("{total}");
+    summary(&all);
+    println!("{}", all.iter().map(|l| l.inflated).sum::<u64>());
     Ok(())
+}
+
+/// Sizes of the generated logs, on stderr.
+fn summary(logs: &[LogEntry]) {
+    if logs.is_empty() {
+        return;
+    }
+    let mut sizes: Vec<u64> = logs.iter().map(|l| l.compressed).collect();
+    sizes.sort_unstable();
+    let (z, raw) = logs
+        .iter()
+        .fold((0u64, 0u64), |(z, r), l| (z + l.compressed, r + l.inflated));
+    let pct = |q: f64| sizes[((sizes.len() - 1) as f64 * q) as usize] as f64 / 1024.0;
+    eprintln!(
+        "{} logs, {:.1} MB compressed, {:.1} MB uncompressed (ratio {:.1}); compressed KiB min {:.1} median {:.1} mean {:.1} max {:.1}",
+        logs.len(),
+        z as f64 / 1e6,
+        raw as f64 / 1e6,
+        raw as f64 / z.max(1) as f64,
+        pct(0.0),
+        pct(0.5),
+        z as f64 / logs.len() as f64 / 1024.0,
+        pct(1.0)
+    );
 }
 
 fn log_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {

@@ -19,6 +19,11 @@ impl SplitMix64 {
         SplitMix64 { state: h }
     }
 
+    /// A generator with the given state.
+    pub fn from_seed(seed: u64) -> Self {
+        SplitMix64 { state: seed }
+    }
+
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
