@@ -101,18 +101,23 @@ fn load_digests(store: &LocalStore, keys: &[String], driver: &mut Driver, sink: 
     })
 }
 
-/// Streams every vouched log through gunzip + SHA-256 on all cores; each
-/// result goes to the driver as soon as it is ready, in completion order.
+/// Streams every vouched log through gunzip + SHA-256 on all cores; the
+/// results go to the driver as they complete, in small batches (one
+/// hand-over per log would cost more than hashing a small log).
 fn hash_logs(store: &LocalStore, jobs: &[LogJob], budget: LogBudget, driver: &mut Driver, sink: &mut dyn Sink) {
+    let per_batch = (jobs.len() / (rayon::current_num_threads() * 32)).clamp(1, 256);
     std::thread::scope(|s| {
-        let (tx, rx) = sync_channel::<(JobId, LogResult)>(IN_FLIGHT);
+        let (tx, rx) = sync_channel::<Vec<(JobId, LogResult)>>(IN_FLIGHT);
         s.spawn(move || {
-            jobs.par_iter().for_each_with(tx, |tx, job| {
-                let _ = tx.send((job.id, hash_log(store, job, budget)));
+            jobs.par_chunks(per_batch).for_each_with(tx, |tx, batch| {
+                let done = batch.iter().map(|job| (job.id, hash_log(store, job, budget))).collect();
+                let _ = tx.send(done);
             });
         });
-        for (id, result) in rx {
-            driver.log_result(id, result, sink);
+        for batch in rx {
+            for (id, result) in batch {
+                driver.log_result(id, result, sink);
+            }
         }
     });
 }

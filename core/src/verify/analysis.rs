@@ -118,7 +118,8 @@ pub struct Analysis {
     findings: Vec<Finding>,
     digest_counts: Counts,
     jobs: Vec<LogJob>,
-    referenced: BTreeSet<ObjectRef>,
+    /// Keys (in the report's bucket) that an authenticated digest lists.
+    referenced: BTreeSet<String>,
     covered: Vec<(ChainId, Vec<Interval>)>,
     requested: Option<Interval>,
     log_keys: Vec<(String, String, LogPlace)>,
@@ -174,14 +175,14 @@ impl Analysis {
             }
             parsed.push(p);
         }
-        Self::from_parsed(plan, parsed, keyring, opts, sink)
+        Self::from_parsed(plan.clone(), parsed, keyring, opts, sink)
     }
 
     /// Phase 2, from digests parsed as they were loaded
     /// ([`ParsedDigest::parse`], e.g. on the loading worker, so that no
     /// object bytes are kept). Digests the plan did not ask for are ignored.
     pub fn from_parsed(
-        plan: &Plan,
+        mut plan: Plan,
         parsed: Vec<ParsedDigest>,
         keyring: &Keyring,
         opts: &Options,
@@ -242,7 +243,7 @@ impl Analysis {
             referenced: BTreeSet::new(),
             covered: vec![],
             requested: None,
-            log_keys: plan.log_keys.clone(),
+            log_keys: std::mem::take(&mut plan.log_keys),
             allow_gaps: opts.allow_gaps,
             verbose: opts.verbose,
             local_copy: opts.local_copy,
@@ -264,7 +265,9 @@ impl Analysis {
                 .filter(|&&i| selected || in_place(&entries[i], opts.local_copy))
             {
                 for l in entries[i].digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
-                    a.referenced.insert(ObjectRef::new(&l.bucket, &l.object));
+                    if l.bucket == a.bucket {
+                        a.referenced.insert(l.object.clone());
+                    }
                 }
             }
         }
@@ -293,7 +296,7 @@ impl Analysis {
             let message = "no digest of the selected trails was found: nothing vouches for this period".to_string();
             a.range_gap(String::new(), Interval { start, end }, message, sink);
         } else {
-            a.absent_regions(plan, opts, sink);
+            a.absent_regions(&plan, opts, sink);
         }
         a.jobs = jobs
             .into_iter()
@@ -583,10 +586,10 @@ impl Analysis {
             let Some(spans) = spans_by_folder.get(folder) else {
                 continue;
             };
-            let o = ObjectRef::new(&self.bucket, key);
-            if self.referenced.contains(&o) {
+            if self.referenced.contains(key) {
                 continue;
             }
+            let o = ObjectRef::new(&self.bucket, key);
             let inside = match place {
                 LogPlace::Named(t) => spans
                     .iter()

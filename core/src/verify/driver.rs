@@ -82,7 +82,7 @@ impl Driver {
             .take()
             .unwrap_or_else(|| Plan::new(Vec::<String>::new(), &self.opts));
         let parsed = std::mem::take(&mut self.parsed);
-        let analysis = Analysis::from_parsed(&plan, parsed, &self.keyring, &self.opts, sink)?;
+        let analysis = Analysis::from_parsed(plan, parsed, &self.keyring, &self.opts, sink)?;
         let jobs = analysis.log_jobs().to_vec();
         sink.logs_planned(jobs.iter().filter(|j| j.vouched).count() as u64);
         self.analysis = Some(analysis);
