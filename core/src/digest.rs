@@ -250,16 +250,23 @@ fn log_files(obj: &Map<String, Value>) -> Result<Vec<LogFileEntry>, DigestFormat
     list.iter()
         .enumerate()
         .map(|(i, entry)| {
-            let name = format!("logFiles[{i}]");
-            let e = entry.as_object().ok_or_else(|| field(&name, "must be an object"))?;
-            let sub = |f: &str| format!("{name}.{f}");
-            let get = |f: &str| string(e, f).map_err(|_| field(&sub(f), "must be a non-empty string"));
+            // Field names for messages are built only on error (a digest
+            // lists many entries; formatting them eagerly costs more than
+            // parsing).
+            let bad = |f: &str, problem: &str| field(&format!("logFiles[{i}].{f}"), problem);
+            let e = entry
+                .as_object()
+                .ok_or_else(|| field(&format!("logFiles[{i}]"), "must be an object"))?;
+            let get = |f: &str| match e.get(f) {
+                Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
+                _ => Err(bad(f, "must be a non-empty string")),
+            };
             if get("hashAlgorithm")? != "SHA-256" {
-                return Err(field(&sub("hashAlgorithm"), "must be SHA-256"));
+                return Err(bad("hashAlgorithm", "must be SHA-256"));
             }
             let mut hash = [0u8; 32];
             hex::decode_to_slice(get("hashValue")?, &mut hash)
-                .map_err(|_| field(&sub("hashValue"), "must be 64 hex digits"))?;
+                .map_err(|_| bad("hashValue", "must be 64 hex digits"))?;
             Ok(LogFileEntry {
                 bucket: get("s3Bucket")?.to_string(),
                 object: get("s3Object")?.to_string(),
