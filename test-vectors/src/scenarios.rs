@@ -130,6 +130,7 @@ pub const ALL: &[(&str, Build)] = &[
         log_folder_off_pattern_objects_unreferenced,
     ),
     ("log_decompression_bomb_read_error", log_decompression_bomb_read_error),
+    ("prefix_deep_valid", prefix_deep_valid),
 ];
 
 /// End of hour `n` of the default chain (`FIRST_START + n h`).
@@ -1073,5 +1074,14 @@ fn log_decompression_bomb_read_error(s: &mut Scenario<'_>) -> Result<()> {
     let log = first_log(s, d[2])?;
     s.replace_object(&log, gzip(&vec![0u8; 20_000_000])?)?;
     s.expect(Kind::ReadError, &log);
+    Ok(())
+}
+
+/// The listing plan finds `AWSLogs/` below a deep prefix (no --s3-prefix).
+fn prefix_deep_valid(s: &mut Scenario<'_>) -> Result<()> {
+    s.describe(
+        "The trail delivers under a 10-folder key prefix (a/b/c/d/e/f/g/h/i/j), found without --s3-prefix: valid.",
+    );
+    s.write_default_chain(&Trail::default().with_prefix("a/b/c/d/e/f/g/h/i/j"), 5)?;
     Ok(())
 }

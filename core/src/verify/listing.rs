@@ -23,7 +23,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 /// How deep (in `/` segments) a prefix before `AWSLogs/` is searched for
 /// when `--s3-prefix` is not given.
-pub const MAX_PREFIX_DEPTH: usize = 6;
+pub const MAX_PREFIX_DEPTH: usize = 32;
 
 /// One listing to run: keys under `prefix`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
