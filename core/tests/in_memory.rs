@@ -8,7 +8,7 @@ use ctverify_core::keys::Keyring;
 use ctverify_core::logs::LogHasher;
 use ctverify_core::report::{NullSink, Report};
 use ctverify_core::time::Timestamp;
-use ctverify_core::verify::{Analysis, LoadedDigest, LogResult, Metadata, Options, Plan, ReadFailure};
+use ctverify_core::verify::{Driver, LogResult, Metadata, Options, ParsedDigest, ReadFailure};
 use ctverify_core::Verdict;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,23 +42,20 @@ fn verify(objects: &BTreeMap<String, Vec<u8>>, keys: &[u8]) -> Report {
     let mut keyring = Keyring::new();
     keyring.add_file("keys", keys).unwrap();
     let opts = Options::new(Timestamp::parse_user("2026-01-01").unwrap());
+    let mut sink = NullSink;
+    let mut driver = Driver::new(opts, keyring).unwrap();
     let listed: Vec<&String> = objects.keys().filter(|k| !k.ends_with(".metadata.json")).collect();
-    let plan = Plan::new(&listed, &opts);
-    let loaded = plan
-        .digest_keys()
-        .map(|k| LoadedDigest {
-            key: k.to_string(),
-            object: objects.get(k).cloned().ok_or(ReadFailure::NotFound),
-            metadata: objects
-                .get(&format!("{k}.metadata.json"))
-                .map_or(Metadata::Absent, |b| Metadata::from_sidecar(b)),
-        })
-        .collect();
-    let analysis = Analysis::new(&plan, loaded, &keyring, &opts, &mut NullSink).unwrap();
-    let results = analysis
-        .log_jobs()
-        .iter()
-        .map(|job| match objects.get(&job.object.key) {
+    for k in driver.plan(&listed) {
+        let object = objects.get(&k).cloned().ok_or(ReadFailure::NotFound);
+        let metadata = objects
+            .get(&format!("{k}.metadata.json"))
+            .map_or(Metadata::Absent, |b| Metadata::from_sidecar(b));
+        driver
+            .add_digest(ParsedDigest::parse(k, object, metadata), &mut sink)
+            .unwrap();
+    }
+    for job in driver.analyze(&mut sink).unwrap() {
+        let result = match objects.get(&job.object.key) {
             None => LogResult::Failed(ReadFailure::NotFound),
             Some(bytes) => {
                 let mut h = LogHasher::new();
@@ -67,9 +64,10 @@ fn verify(objects: &BTreeMap<String, Vec<u8>>, keys: &[u8]) -> Report {
                 }
                 LogResult::Hashed(h.finish())
             }
-        })
-        .collect();
-    analysis.finish(results, &mut NullSink)
+        };
+        driver.log_result(job.id, result, &mut sink);
+    }
+    driver.finish(&mut sink).unwrap()
 }
 
 #[test]

@@ -1,13 +1,15 @@
 //! The one place the fuzz harness drives the verification engine.
 //!
-//! The core's API may gain parameters (`Plan::new`, `Analysis::new`,
-//! `Analysis::finish` keep their names): adapt [`verify_in_memory`] only.
+//! It runs the core's `Driver`, like every front end: adapt
+//! [`verify_in_memory`] only when that API changes.
 
 use ctverify_core::keys::Keyring;
 use ctverify_core::logs::LogHasher;
 use ctverify_core::report::{NullSink, Report};
 use ctverify_core::time::Timestamp;
-use ctverify_core::verify::{Analysis, LoadedDigest, LogResult, Metadata, Options, Plan, ReadFailure, RunError};
+use ctverify_core::verify::{
+    Driver, ListRequest, ListResponse, Listing, LogResult, Metadata, Options, ParsedDigest, ReadFailure, RunError,
+};
 use std::collections::BTreeMap;
 
 /// Suffix of the metadata sidecar of object `K`: `K.metadata.json`.
@@ -29,32 +31,33 @@ pub struct Run {
 }
 
 /// Verifies a bucket held in memory (key -> bytes; `K.metadata.json` is the
-/// S3 metadata of `K`, as in a local copy), the same sequence as the core's
-/// `tests/in_memory.rs` and the browser front end: `Plan::new` over the
-/// listed keys, `Analysis::new` over the loaded digests and their metadata,
-/// each log job streamed through a [`LogHasher`], then `Analysis::finish`.
+/// S3 metadata of `K`, as in a local copy) through the core's `Driver`, the
+/// sequence every front end runs: the listing plan over the keys, each
+/// digest parsed and handed over, the analysis, each log job streamed
+/// through a [`LogHasher`] and handed back, the report.
 pub fn verify_in_memory(objects: &BTreeMap<String, Vec<u8>>, keyring: &Keyring, run: &Run) -> Result<Report, RunError> {
     let mut opts = Options::new(run.now);
     opts.start = run.start;
     opts.end = run.end;
     opts.verbose = run.verbose;
-    let listed: Vec<&String> = objects.keys().filter(|k| !k.ends_with(SIDECAR)).collect();
-    let plan = Plan::new(&listed, &opts);
-    let loaded = plan
-        .digest_keys()
-        .map(|k| LoadedDigest {
-            key: k.to_string(),
-            object: objects.get(k).cloned().ok_or(ReadFailure::NotFound),
-            metadata: objects
-                .get(&format!("{k}{SIDECAR}"))
-                .map_or(Metadata::Absent, |b| Metadata::from_sidecar(b)),
-        })
-        .collect();
-    let analysis = Analysis::new(&plan, loaded, keyring, &opts, &mut NullSink)?;
-    let results = analysis
-        .log_jobs()
-        .iter()
-        .map(|job| match objects.get(&job.object.key) {
+    let mut sink = NullSink;
+    let Ok(mut driver) = Driver::new(opts.clone(), keyring.clone()) else {
+        return Err(RunError::NoDigests);
+    };
+    let mut listing = Listing::new(&opts);
+    while let Some(req) = listing.next_request() {
+        let resp = list(objects, &req);
+        listing.accept(&req, resp);
+    }
+    for key in driver.plan(listing.into_keys()) {
+        let object = objects.get(&key).cloned().ok_or(ReadFailure::NotFound);
+        let metadata = objects
+            .get(&format!("{key}{SIDECAR}"))
+            .map_or(Metadata::Absent, |b| Metadata::from_sidecar(b));
+        driver.add_digest(ParsedDigest::parse(key, object, metadata), &mut sink)?;
+    }
+    for job in driver.analyze(&mut sink)? {
+        let result = match objects.get(&job.object.key) {
             None => LogResult::Failed(ReadFailure::NotFound),
             Some(bytes) => {
                 let mut h = LogHasher::new();
@@ -63,7 +66,37 @@ pub fn verify_in_memory(objects: &BTreeMap<String, Vec<u8>>, keyring: &Keyring, 
                 }
                 LogResult::Hashed(h.finish())
             }
-        })
-        .collect();
-    Ok(analysis.finish(results, &mut NullSink))
+        };
+        driver.log_result(job.id, result, &mut sink);
+    }
+    driver.finish(&mut sink)
+}
+
+/// ListObjectsV2 over the in-memory keys (sidecars are not objects).
+fn list(objects: &BTreeMap<String, Vec<u8>>, req: &ListRequest) -> ListResponse {
+    let mut resp = ListResponse::default();
+    let from = (
+        std::ops::Bound::Included(req.prefix.as_str()),
+        std::ops::Bound::Unbounded,
+    );
+    for key in objects
+        .range::<str, _>(from)
+        .map(|(k, _)| k.as_str())
+        .take_while(|k| k.starts_with(req.prefix.as_str()))
+    {
+        if key.ends_with(SIDECAR) || req.start_after.as_deref().is_some_and(|a| key <= a) {
+            continue;
+        }
+        let rest = &key[req.prefix.len()..];
+        match rest.find('/') {
+            Some(i) if req.delimiter => {
+                let p = format!("{}{}", req.prefix, &rest[..=i]);
+                if resp.prefixes.last() != Some(&p) {
+                    resp.prefixes.push(p);
+                }
+            }
+            _ => resp.keys.push(key.to_string()),
+        }
+    }
+    resp
 }

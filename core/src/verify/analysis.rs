@@ -2,7 +2,7 @@
 //! results, one at a time and in any order, into the report.
 
 use super::chain::{Bucket, ChainCheck, Signatures};
-use super::{LoadedDigest, Metadata, Options, Plan, ReadFailure, NOT_YET_DUE, UNREFERENCED_END_MARGIN};
+use super::{Metadata, Options, Plan, ReadFailure, NOT_YET_DUE, UNREFERENCED_END_MARGIN};
 use crate::digest::Digest;
 use crate::keys::Keyring;
 use crate::layout::{key_form, ChainId, DigestKeyName, LogPlace, ObjectRef};
@@ -157,27 +157,6 @@ const EVERYTHING: Interval = Interval {
 };
 
 impl Analysis {
-    /// Phase 2: verifies the loaded digests.
-    pub fn new(
-        plan: &Plan,
-        loaded: Vec<LoadedDigest>,
-        keyring: &Keyring,
-        opts: &Options,
-        sink: &mut dyn Sink,
-    ) -> Result<Analysis, RunError> {
-        let mut listed = 0usize;
-        let mut parsed = Vec::with_capacity(loaded.len());
-        for l in loaded {
-            let p = ParsedDigest::parse(l.key, l.object, l.metadata);
-            listed = listed.saturating_add(p.listed_logs());
-            if listed > opts.max_listed_logs {
-                return Err(RunError::TooManyListedLogs(opts.max_listed_logs));
-            }
-            parsed.push(p);
-        }
-        Self::from_parsed(plan.clone(), parsed, keyring, opts, sink)
-    }
-
     /// Phase 2, from digests parsed as they were loaded
     /// ([`ParsedDigest::parse`], e.g. on the loading worker, so that no
     /// object bytes are kept). Digests the plan did not ask for are ignored.
@@ -450,17 +429,6 @@ impl Analysis {
         for f in findings {
             self.emit(f, sink);
         }
-    }
-
-    /// Phase 3 (batch form): accepts one result per [`log_jobs`](Self::log_jobs)
-    /// entry, in that order, then assembles the report. A missing result
-    /// leaves its job without one (see [`report`](Self::report)).
-    pub fn finish(mut self, results: Vec<LogResult>, sink: &mut dyn Sink) -> Report {
-        let ids: Vec<JobId> = self.jobs.iter().map(|j| j.id).collect();
-        for (id, result) in ids.into_iter().zip(results) {
-            self.accept(id, result, sink);
-        }
-        self.report(sink)
     }
 
     /// Phase 3: judges the result of job `id` at once, in any order, and

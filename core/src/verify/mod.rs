@@ -103,14 +103,3 @@ impl Metadata {
         }
     }
 }
-
-/// A digest object as loaded by the front end.
-#[derive(Debug, Clone)]
-pub struct LoadedDigest {
-    /// Its key.
-    pub key: String,
-    /// The object bytes, or why they could not be read.
-    pub object: Result<Vec<u8>, ReadFailure>,
-    /// Its S3 user metadata.
-    pub metadata: Metadata,
-}
