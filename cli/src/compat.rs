@@ -5,7 +5,7 @@
 use crate::args::{Format, ValidateArgs};
 use crate::local::LocalStore;
 use ctverify_core::compat::{
-    self, ApiPublicKey, AwsError, CompatArgs, CompatSource, Console, SavedKey, StreamedLog, TrailInfo,
+    self, ApiPublicKey, ArnParts, AwsError, CompatArgs, CompatSource, Console, SavedKey, StreamedLog, TrailInfo,
 };
 use ctverify_core::digest::{MAX_DIGEST_INFLATED, MAX_DIGEST_OBJECT};
 use ctverify_core::gzip::GzipDecoder;
@@ -45,12 +45,11 @@ impl CompatSource for LocalSource {
     /// the trail's digests, their prefix, and whether they sit under an
     /// organization folder.
     fn describe_trail(&mut self, arn: &str) -> Result<TrailInfo, String> {
-        let fields: Vec<&str> = arn.split(':').collect();
-        let (home, account) = (
-            fields.get(3).copied().unwrap_or(""),
-            fields.get(4).copied().unwrap_or(""),
-        );
-        let name = arn.rsplit('/').next().unwrap_or("");
+        let ArnParts {
+            home_region: home,
+            account,
+            name,
+        } = ArnParts::of(arn);
         let keys = self.keys().map_err(|e| e.text())?.to_vec();
         let ours: Vec<(String, DigestKeyName)> = keys
             .iter()

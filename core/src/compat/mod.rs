@@ -23,6 +23,33 @@ pub use keyfile::{in_window, saved_keys, SavedKey};
 pub use pydate::parse as parse_py_date;
 pub use traverse::run;
 
+/// A trail ARN as aws-cli takes it apart (its semantics, not the strict
+/// [`crate::verify::TrailFilter`]): home region and account are the 4th and
+/// 5th `:`-fields, the name what follows the last `/`. Used by the local
+/// stand-in for DescribeTrails; an ARN that fails aws-cli's regex never
+/// gets here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArnParts<'a> {
+    /// Home region.
+    pub home_region: &'a str,
+    /// Account.
+    pub account: &'a str,
+    /// Trail name.
+    pub name: &'a str,
+}
+
+impl<'a> ArnParts<'a> {
+    /// Splits `arn` the way aws-cli does.
+    pub fn of(arn: &'a str) -> ArnParts<'a> {
+        let mut fields = arn.split(':');
+        ArnParts {
+            home_region: fields.nth(3).unwrap_or(""),
+            account: fields.next().unwrap_or(""),
+            name: arn.rsplit('/').next().unwrap_or(""),
+        }
+    }
+}
+
 /// An AWS API error, as botocore's `ClientError` would carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsError {
@@ -169,4 +196,17 @@ usage: aws [options] <command> <subcommand> [<subcommand> ...] [parameters]\n\
 To see help text, you can run:\n\n  aws help\n  aws <command> help\n  aws <command> <subcommand> help\n\
 aws: error: {message}\n"
     )
+}
+
+#[cfg(test)]
+mod arn_tests {
+    use super::ArnParts;
+
+    #[test]
+    fn parts_as_aws_cli_takes_them() {
+        let p = ArnParts::of("arn:aws:cloudtrail:us-east-1:111122223333:trail/x/demo");
+        assert_eq!((p.home_region, p.account, p.name), ("us-east-1", "111122223333", "demo"));
+        let p = ArnParts::of("arn:aws");
+        assert_eq!((p.home_region, p.account, p.name), ("", "", "arn:aws"));
+    }
 }
