@@ -42,8 +42,12 @@ if ! git diff --quiet -- test-vectors/vectors || [ -n "$untracked" ]; then
   exit 1
 fi
 
-step "core builds for wasm32-unknown-unknown"
-cargo build --locked -p ctverify-core --target wasm32-unknown-unknown
+step "core and the wasm crate build for wasm32-unknown-unknown (without compat)"
+cargo build --locked -p ctverify-core -p ctverify-wasm --target wasm32-unknown-unknown
+if cargo tree --locked -p ctverify-wasm --target wasm32-unknown-unknown -e features -i ctverify-core | grep -q 'feature "compat"'; then
+  echo "the wasm crate must not build the compat feature" >&2
+  exit 1
+fi
 
 step "random scenarios for the --compat differential test (fixed seed)"
 random_dir=target/compat-random

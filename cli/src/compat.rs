@@ -12,7 +12,7 @@ use ctverify_core::gzip::GzipDecoder;
 use ctverify_core::layout::DigestKeyName;
 use ctverify_core::time::Timestamp;
 use ctverify_core::verify::{Metadata, ReadFailure};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write;
 
 /// The local bucket copy seen through S3/CloudTrail/Organizations calls.
@@ -21,7 +21,17 @@ struct LocalSource {
     keys: Vec<SavedKey>,
     listing: Option<Vec<String>>,
     org_id: Option<String>,
+    /// Digest keys the walk announced (`digests_ahead`), not yet fetched.
+    upcoming: VecDeque<String>,
+    /// Digests fetched ahead, in parallel, a window at a time.
+    fetched: HashMap<String, DigestObject>,
 }
+
+/// What `GetObject` of a digest answers.
+type DigestObject = Result<(Vec<u8>, BTreeMap<String, String>), AwsError>;
+
+/// Digests read ahead at a time (bounds the memory of the prefetch).
+const AHEAD: usize = 64;
 
 fn denied(operation: &str) -> AwsError {
     AwsError {
@@ -114,17 +124,34 @@ impl CompatSource for LocalSource {
             .collect())
     }
 
-    fn get_digest(&mut self, _bucket: &str, key: &str) -> Result<(Vec<u8>, BTreeMap<String, String>), AwsError> {
-        let bytes = match self.store.read_object(key, MAX_DIGEST_OBJECT) {
-            Ok(b) => b,
-            Err(ReadFailure::NotFound | ReadFailure::Unsafe) => return Err(AwsError::no_such_key()),
-            Err(ReadFailure::Other(_)) => return Err(denied("GetObject")),
-        };
-        let meta = match self.store.metadata(key) {
-            Metadata::Present(m) => m,
-            _ => BTreeMap::new(),
-        };
-        Ok((bytes, meta))
+    fn digests_ahead(&mut self, _bucket: &str, keys: &[String]) {
+        self.upcoming = keys.iter().cloned().collect();
+        self.fetched.clear();
+    }
+
+    fn get_digest(&mut self, _bucket: &str, key: &str) -> DigestObject {
+        // The walk reads in the announced order (skipping a few): when the
+        // key is near the front, read the next window on all cores.
+        let near = self.upcoming.iter().take(4 * AHEAD).position(|k| k == key);
+        if let (false, Some(skip)) = (self.fetched.contains_key(key), near) {
+            use rayon::prelude::*;
+            self.upcoming.drain(..skip);
+            let n = self.upcoming.len().min(AHEAD);
+            let window: Vec<String> = self.upcoming.drain(..n).collect();
+            let store = &self.store;
+            let read: Vec<(String, DigestObject)> = window
+                .into_par_iter()
+                .map(|k| (k.clone(), read_digest(store, &k)))
+                .collect();
+            // At most one window is held (anything left over is read again
+            // on demand).
+            self.fetched.clear();
+            self.fetched.extend(read);
+        }
+        match self.fetched.remove(key) {
+            Some(answer) => answer,
+            None => read_digest(&self.store, key),
+        }
     }
 
     fn get_log(&mut self, _bucket: &str, key: &str) -> Result<StreamedLog, AwsError> {
@@ -251,7 +278,23 @@ pub fn run(args: &ValidateArgs, now: Timestamp) -> u8 {
         keys,
         listing: None,
         org_id: None,
+        upcoming: VecDeque::new(),
+        fetched: HashMap::new(),
     };
     let rc = compat::run(&compat_args, &mut source, &mut StdConsole);
     u8::try_from(rc).unwrap_or(255)
+}
+
+/// `GetObject` of a digest in the copy: bytes and user metadata.
+fn read_digest(store: &LocalStore, key: &str) -> DigestObject {
+    let bytes = match store.read_object(key, MAX_DIGEST_OBJECT) {
+        Ok(b) => b,
+        Err(ReadFailure::NotFound | ReadFailure::Unsafe) => return Err(AwsError::no_such_key()),
+        Err(ReadFailure::Other(_)) => return Err(denied("GetObject")),
+    };
+    let meta = match store.metadata(key) {
+        Metadata::Present(m) => m,
+        _ => BTreeMap::new(),
+    };
+    Ok((bytes, meta))
 }

@@ -2,6 +2,13 @@
 //! aws-cli: entries whose validity overlaps the requested window, with the
 //! `Fingerprint` and base64 `Value` exactly as listed (aws-cli checks
 //! neither).
+//!
+//! Deliberately not the strict reader ([`crate::keys::Keyring`] and its
+//! [`crate::keys::ListedKey`]s): aws-cli's semantics differ — fingerprints
+//! and values are passed through unchecked (a mislisted key is still
+//! offered), unparsable validity times are ignored rather than rejected,
+//! and a `{region: ...}` map answers for the client region only. Both share
+//! the validity-time reader (`entry_time`) and the MD5 fingerprint.
 
 use super::ApiPublicKey;
 use crate::keys::{entry_time, md5_hex};

@@ -140,6 +140,13 @@ pub trait CompatSource {
     /// `ListObjects` (all pages): keys after `marker` that start with
     /// `prefix`, in UTF-8 binary order.
     fn list(&mut self, bucket: &str, prefix: &str, marker: &str) -> Result<Vec<String>, AwsError>;
+    /// A hint, after each listing: the digest keys the walk will read next,
+    /// in the order it will read them (newest first, then backfill). An
+    /// async front end may start fetching them concurrently and answer
+    /// [`get_digest`](Self::get_digest) from what it fetched: the walk, its
+    /// checks and its output stay aws-cli's, in aws-cli's order. The
+    /// default ignores it (a local copy is read on demand).
+    fn digests_ahead(&mut self, _bucket: &str, _keys: &[String]) {}
     /// `GetObject` of a digest: bytes and user metadata.
     fn get_digest(&mut self, bucket: &str, key: &str) -> Result<(Vec<u8>, BTreeMap<String, String>), AwsError>;
     /// `GetObject` of a log, streamed through gunzip and SHA-256.
@@ -205,7 +212,10 @@ mod arn_tests {
     #[test]
     fn parts_as_aws_cli_takes_them() {
         let p = ArnParts::of("arn:aws:cloudtrail:us-east-1:111122223333:trail/x/demo");
-        assert_eq!((p.home_region, p.account, p.name), ("us-east-1", "111122223333", "demo"));
+        assert_eq!(
+            (p.home_region, p.account, p.name),
+            ("us-east-1", "111122223333", "demo")
+        );
         let p = ArnParts::of("arn:aws");
         assert_eq!((p.home_region, p.account, p.name), ("", "", "arn:aws"));
     }

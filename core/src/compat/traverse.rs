@@ -401,6 +401,10 @@ impl Run<'_> {
                 standard.push(key);
             }
         }
+        // The walk reads these newest first, one at a time: an async front
+        // end may start fetching them now; the output order is unchanged.
+        let ahead: Vec<String> = standard.iter().rev().chain(backfill.iter().rev()).cloned().collect();
+        self.src.digests_ahead(bucket, &ahead);
         self.cache.push(Listing { id, standard, backfill });
         Ok(self.cache.len() - 1)
     }

@@ -464,7 +464,7 @@ impl Analysis {
             (true, LogResult::Failed(ReadFailure::Unsafe)) => Finding::object(
                 Kind::ReadError,
                 &here,
-                "log key resolves outside the local copy; not read",
+                "log key cannot be read safely from this source (it resolves outside the copy); not read",
             ),
             (true, LogResult::Failed(ReadFailure::Other(why))) => {
                 Finding::object(Kind::ReadError, &here, format!("log could not be read: {why}"))
@@ -583,7 +583,7 @@ impl Analysis {
 pub(super) fn describe_failure(f: &ReadFailure) -> String {
     match f {
         ReadFailure::NotFound => "not found".into(),
-        ReadFailure::Unsafe => "key resolves outside the local copy".into(),
+        ReadFailure::Unsafe => "key cannot be read safely from this source".into(),
         ReadFailure::Other(s) => s.clone(),
     }
 }

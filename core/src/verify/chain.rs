@@ -241,7 +241,7 @@ impl<'a> ChainCheck<'a> {
                     findings.push(Finding::object(
                         Kind::ReadError,
                         &here,
-                        "digest key resolves outside the local copy; not read",
+                        "digest key cannot be read safely from this source (it resolves outside the copy); not read",
                     ));
                     continue;
                 }

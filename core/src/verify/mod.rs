@@ -55,8 +55,8 @@ pub const MAX_LISTED_LOGS: usize = 2_000_000;
 pub enum ReadFailure {
     /// The object does not exist.
     NotFound,
-    /// The key resolves outside the local copy (`..`, absolute, symlink);
-    /// it was not read.
+    /// The source refuses the key as unsafe to read (a local copy: `..`,
+    /// absolute, a symlink leading outside the copy); it was not read.
     Unsafe,
     /// Any other failure (permissions, IO, network after retries).
     Other(String),
