@@ -48,26 +48,12 @@ impl LocalStore {
     /// opened (never followed through symlinks); entry types come from the
     /// folder listing, so a FIFO or device is never opened.
     pub fn list(&self) -> Result<Vec<String>> {
-        let mut keys = Vec::new();
-        let mut stack = vec![(self.root.clone(), String::new())];
-        while let Some((dir, prefix)) = stack.pop() {
-            let entries = std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))?;
-            for entry in entries {
-                let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
-                let Ok(name) = entry.file_name().into_string() else {
-                    continue;
-                };
-                let kind = entry.file_type()?;
-                let key = format!("{prefix}{name}");
-                if kind.is_dir() {
-                    stack.push((entry.path(), format!("{key}/")));
-                } else if kind.is_file() && !name.ends_with(SIDECAR) {
-                    keys.push(key);
-                }
-            }
-        }
-        keys.sort();
-        Ok(keys)
+        let all = ListRequest {
+            prefix: String::new(),
+            delimiter: false,
+            start_after: None,
+        };
+        Ok(self.list_request(&all)?.keys)
     }
 
     /// One listing of the core's plan, with S3 `ListObjectsV2` semantics

@@ -4,6 +4,8 @@
 //! runs too. Also: log results fed in any order give the same report, and a
 //! dropped result is never `valid`.
 
+mod common;
+
 use ctverify_core::keys::Keyring;
 use ctverify_core::layout::{collapse_slashes, safe_segments};
 use ctverify_core::logs::LogHasher;
@@ -37,20 +39,7 @@ struct MemoryStore(BTreeMap<String, Vec<u8>>);
 
 impl MemoryStore {
     fn load(root: &Path) -> MemoryStore {
-        let mut out = BTreeMap::new();
-        let mut stack = vec![root.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    let key = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-                    out.insert(key, std::fs::read(&p).unwrap());
-                }
-            }
-        }
-        MemoryStore(out)
+        MemoryStore(common::load_tree(root))
     }
 
     /// S3 ListObjectsV2 semantics over the copy (sidecars are not objects).

@@ -21,21 +21,7 @@ fn vector(name: &str) -> PathBuf {
 
 /// The bucket copy as key -> bytes.
 fn load_bucket(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let root = dir.join("bucket");
-    let mut stack = vec![root.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let key = p.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
-                out.insert(key, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
+    common::load_tree(&dir.join("bucket"))
 }
 
 fn verify(objects: &BTreeMap<String, Vec<u8>>, keys: &[u8]) -> Report {
