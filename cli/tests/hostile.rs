@@ -474,3 +474,22 @@ fn a_fifo_as_a_metadata_sidecar_is_unusable_metadata_not_a_hang() {
     std::fs::remove_dir_all(plain).unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Issue 6 rule 5: the run's budget of listed logs stops the run (exit 2,
+/// a clear error), never a partial verdict.
+#[test]
+fn the_listed_logs_budget_stops_the_run_with_exit_2() {
+    let dir = sample();
+    let out = ctverify(&[
+        "validate",
+        "--local",
+        dir.join("bucket").to_str().unwrap(),
+        "--public-keys",
+        dir.join("public-keys.json").to_str().unwrap(),
+        "--max-listed-logs",
+        "3",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--max-listed-logs"));
+}
