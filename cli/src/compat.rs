@@ -174,10 +174,7 @@ impl CompatSource for LocalSource {
 fn stream_log(store: &LocalStore, key: &str) -> Result<StreamedLog, AwsError> {
     // aws-cli inflates whatever it gets: no ratio limit, only the old
     // 16 GiB ceiling, so that --compat judges bombs exactly as it does.
-    let budget = ctverify_core::logs::LogBudget {
-        max_inflated: 16 * 1024 * 1024 * 1024,
-        max_ratio: u64::MAX,
-    };
+    let budget = ctverify_core::logs::LogBudget::size_only(16 * 1024 * 1024 * 1024);
     match store.hash_log(key, budget) {
         Ok(h) => Ok(StreamedLog::from_hashed(&h)),
         Err(ReadFailure::NotFound | ReadFailure::Unsafe) => Err(AwsError::no_such_key()),

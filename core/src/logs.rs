@@ -36,6 +36,14 @@ impl Default for LogBudget {
 }
 
 impl LogBudget {
+    /// A budget of `limit` inflated bytes and no ratio limit.
+    pub fn size_only(limit: u64) -> Self {
+        LogBudget {
+            max_inflated: limit,
+            max_ratio: u64::MAX,
+        }
+    }
+
     /// The inflated bytes allowed after `compressed` input bytes.
     pub fn allowed(&self, compressed: u64) -> u64 {
         let by_ratio = compressed
@@ -94,10 +102,7 @@ impl LogHasher {
 
     /// A hasher that stops after `limit` inflated bytes (no ratio limit).
     pub fn with_limit(limit: u64) -> Self {
-        Self::with_budget(LogBudget {
-            max_inflated: limit,
-            max_ratio: u64::MAX,
-        })
+        Self::with_budget(LogBudget::size_only(limit))
     }
 
     /// Feeds the next chunk of the compressed object. After a gzip error the
