@@ -44,7 +44,7 @@ impl MemoryStore {
 
     /// S3 ListObjectsV2 semantics over the copy (sidecars are not objects).
     fn list(&self, req: &ListRequest) -> ListResponse {
-        list_keys(under(&self.0, &req.prefix), req)
+        req.answer(under(&self.0, &req.prefix).filter(|k| !k.ends_with(SIDECAR)))
     }
 
     /// Runs the core's listing plan against the copy.
@@ -98,30 +98,6 @@ fn under<'a, V>(map: &'a BTreeMap<String, V>, prefix: &'a str) -> impl Iterator<
     map.range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
         .map(|(k, _)| k.as_str())
         .take_while(move |k| k.starts_with(prefix))
-}
-
-/// ListObjectsV2 over sorted `keys`: those under the prefix after
-/// `start_after`, folded at the next `/` with a delimiter.
-fn list_keys<'a>(keys: impl Iterator<Item = &'a str>, req: &ListRequest) -> ListResponse {
-    let mut resp = ListResponse::default();
-    for key in keys.filter(|k| !k.ends_with(SIDECAR)) {
-        let Some(rest) = key.strip_prefix(req.prefix.as_str()) else {
-            continue;
-        };
-        if req.start_after.as_deref().is_some_and(|a| key <= a) {
-            continue;
-        }
-        match rest.find('/') {
-            Some(i) if req.delimiter => {
-                let p = format!("{}{}", req.prefix, &rest[..=i]);
-                if resp.prefixes.last() != Some(&p) {
-                    resp.prefixes.push(p);
-                }
-            }
-            _ => resp.keys.push(key.to_string()),
-        }
-    }
-    resp
 }
 
 /// The CLI arguments a vector uses, as core options.
@@ -323,7 +299,7 @@ fn listing_plan_lists_only_the_selected_day_folders() {
     let mut listing = Listing::new(&opts);
     let mut requests = vec![];
     while let Some(req) = listing.next_request() {
-        let resp = list_keys(under(&keys, &req.prefix), &req);
+        let resp = req.answer(under(&keys, &req.prefix));
         requests.push(req.clone());
         listing.accept(&req, resp);
     }

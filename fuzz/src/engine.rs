@@ -74,29 +74,15 @@ pub fn verify_in_memory(objects: &BTreeMap<String, Vec<u8>>, keyring: &Keyring, 
 
 /// ListObjectsV2 over the in-memory keys (sidecars are not objects).
 fn list(objects: &BTreeMap<String, Vec<u8>>, req: &ListRequest) -> ListResponse {
-    let mut resp = ListResponse::default();
     let from = (
         std::ops::Bound::Included(req.prefix.as_str()),
         std::ops::Bound::Unbounded,
     );
-    for key in objects
-        .range::<str, _>(from)
-        .map(|(k, _)| k.as_str())
-        .take_while(|k| k.starts_with(req.prefix.as_str()))
-    {
-        if key.ends_with(SIDECAR) || req.start_after.as_deref().is_some_and(|a| key <= a) {
-            continue;
-        }
-        let rest = &key[req.prefix.len()..];
-        match rest.find('/') {
-            Some(i) if req.delimiter => {
-                let p = format!("{}{}", req.prefix, &rest[..=i]);
-                if resp.prefixes.last() != Some(&p) {
-                    resp.prefixes.push(p);
-                }
-            }
-            _ => resp.keys.push(key.to_string()),
-        }
-    }
-    resp
+    req.answer(
+        objects
+            .range::<str, _>(from)
+            .map(|(k, _)| k.as_str())
+            .take_while(|k| k.starts_with(req.prefix.as_str()))
+            .filter(|k| !k.ends_with(SIDECAR)),
+    )
 }

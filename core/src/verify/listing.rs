@@ -37,6 +37,35 @@ pub struct ListRequest {
     pub start_after: Option<String>,
 }
 
+impl ListRequest {
+    /// The answer S3's `ListObjectsV2` would give over an in-memory set of
+    /// object keys (a front end that holds its key list, such as a browser
+    /// given a dropped folder): `keys` sorted, those under `prefix` after
+    /// `start_after`, folded at the next `/` with a delimiter. Keys that
+    /// are not objects (metadata sidecars) must be left out by the caller.
+    pub fn answer<'a>(&self, sorted_keys: impl IntoIterator<Item = &'a str>) -> ListResponse {
+        let mut resp = ListResponse::default();
+        for key in sorted_keys {
+            let Some(rest) = key.strip_prefix(self.prefix.as_str()) else {
+                continue;
+            };
+            if self.start_after.as_deref().is_some_and(|a| key <= a) {
+                continue;
+            }
+            match rest.find('/') {
+                Some(i) if self.delimiter => {
+                    let p = &key[..self.prefix.len() + i + 1];
+                    if resp.prefixes.last().map(String::as_str) != Some(p) {
+                        resp.prefixes.push(p.to_string());
+                    }
+                }
+                _ => resp.keys.push(key.to_string()),
+            }
+        }
+        resp
+    }
+}
+
 /// What a listing returned (every page of it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListResponse {
@@ -260,4 +289,27 @@ fn last_segment(prefix: &str) -> &str {
 
 fn is_org_id(s: &str) -> bool {
     s.len() > 2 && s.starts_with("o-") && s[2..].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_follows_list_objects_v2() {
+        let keys = ["a/1", "a/b/2", "a/b/3", "a/c/4", "b/5"];
+        let req = |prefix: &str, delimiter, after: Option<&str>| ListRequest {
+            prefix: prefix.to_string(),
+            delimiter,
+            start_after: after.map(str::to_string),
+        };
+        let r = req("a/", true, None).answer(keys);
+        assert_eq!(
+            (r.keys, r.prefixes),
+            (vec!["a/1".to_string()], vec!["a/b/".to_string(), "a/c/".to_string()])
+        );
+        let r = req("a/", false, Some("a/b/2")).answer(keys);
+        assert_eq!(r.keys, ["a/b/3", "a/c/4"]);
+        assert!(r.prefixes.is_empty());
+    }
 }
