@@ -110,6 +110,15 @@ impl Entry {
             },
         }
     }
+
+    /// Parsed, and found at the key it names, in the account it names
+    /// (keys compared in [`key_form`]).
+    pub(super) fn in_place(&self, local_copy: bool) -> bool {
+        self.digest().is_some_and(|d| {
+            key_form(&d.s3_object, local_copy) == key_form(&self.key, local_copy)
+                && d.account_id == self.name.chain.account
+        })
+    }
 }
 
 /// Phase 2 result: digest findings so far and the log jobs.
@@ -125,7 +134,6 @@ pub struct Analysis {
     log_keys: Vec<(String, String, LogPlace)>,
     allow_gaps: bool,
     verbose: bool,
-    local_copy: bool,
     /// Which jobs got a result ([`Analysis::accept`]).
     done: Vec<bool>,
     log_counts: Counts,
@@ -189,19 +197,18 @@ impl Analysis {
         // Step 1, for every loaded chain: which digests are authentic. The
         // chains that are not selected but share a folder with a selected
         // one are checked only to know which logs they vouch for.
-        let mut ranges: BTreeMap<&ChainId, Interval> = BTreeMap::new();
-        let mut sigs: BTreeMap<&ChainId, Signatures> = BTreeMap::new();
+        let mut checks: BTreeMap<&ChainId, (ChainCheck, Signatures)> = BTreeMap::new();
         for (chain, idx) in &by_chain {
             let range = if plan.selected.contains(*chain) {
                 chain_range(idx, &entries, opts)
             } else {
                 EVERYTHING
             };
-            ranges.insert(chain, range);
             let check = ChainCheck::new(chain, idx, &entries, range, opts.local_copy);
-            sigs.insert(chain, check.signatures(keyring, opts.now));
+            let sigs = check.signatures(keyring, opts.now);
+            checks.insert(chain, (check, sigs));
         }
-        let bucket = decide_bucket(opts, &entries, &by_chain, &sigs, &plan.selected);
+        let bucket = decide_bucket(opts, &entries, &checks, &plan.selected);
         // A digest that ends after "now" means the clock (or the evidence)
         // is wrong: then nothing is "not yet due".
         let clock_contradicted = by_chain
@@ -225,7 +232,6 @@ impl Analysis {
             log_keys: std::mem::take(&mut plan.log_keys),
             allow_gaps: opts.allow_gaps,
             verbose: opts.verbose,
-            local_copy: opts.local_copy,
             done: vec![],
             log_counts: Counts::default(),
             log_bytes: 0,
@@ -236,12 +242,12 @@ impl Analysis {
         // another trail sharing the folder that sits where it says it
         // belongs (an authentic digest copied here from elsewhere does not
         // vouch for this folder).
-        for (chain, s) in &sigs {
+        for (chain, (_, s)) in &checks {
             let selected = plan.selected.contains(*chain);
             for &i in s
                 .verified
                 .keys()
-                .filter(|&&i| selected || in_place(&entries[i], opts.local_copy))
+                .filter(|&&i| selected || entries[i].in_place(opts.local_copy))
             {
                 for l in entries[i].digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
                     if l.bucket == a.bucket {
@@ -253,7 +259,7 @@ impl Analysis {
         let mut jobs: BTreeMap<(ObjectRef, [u8; 32]), bool> = BTreeMap::new();
         let mut any_chain = false;
         for chain in &plan.selected {
-            let (Some(idx), Some(s), Some(range)) = (by_chain.get(chain), sigs.get(chain), ranges.get(chain)) else {
+            let Some((check, sigs)) = checks.get(chain) else {
                 // Digests exist, but none near the explicit range: nothing
                 // vouches for it in this chain.
                 if let (Some(start), Some(end)) = (opts.start, opts.end) {
@@ -265,7 +271,7 @@ impl Analysis {
                 continue;
             };
             any_chain = true;
-            a.chain(chain, idx, *range, &entries, &bucket, s, &mut jobs, sink);
+            a.chain(check, &bucket, sigs, &mut jobs, sink);
         }
         if !any_chain {
             let (Some(start), Some(end)) = (opts.start, opts.end) else {
@@ -361,18 +367,15 @@ impl Analysis {
         self.findings.push(f);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn chain(
         &mut self,
-        chain: &ChainId,
-        idx: &[usize],
-        range: Interval,
-        entries: &[Entry],
+        check: &ChainCheck,
         bucket: &Bucket,
         sigs: &Signatures,
         jobs: &mut BTreeMap<(ObjectRef, [u8; 32]), bool>,
         sink: &mut dyn Sink,
     ) {
+        let (chain, idx, entries, range) = (check.chain(), check.indices(), check.entries(), check.range());
         self.requested = Some(match self.requested {
             None => range,
             Some(r) => Interval {
@@ -380,7 +383,6 @@ impl Analysis {
                 end: r.end.max(range.end),
             },
         });
-        let check = ChainCheck::new(chain, idx, entries, range, self.local_copy);
         let verified = &sigs.verified;
         let (mut findings, vacated) = check.digests(bucket, sigs);
         let (links, missing) = check.links(bucket, verified, vacated);
@@ -443,33 +445,35 @@ impl Analysis {
         let Some(job) = self.jobs.get(id.0) else { return };
         let counts = &mut self.log_counts;
         counts.total += 1;
-        if let LogResult::Hashed(h) = &result {
-            self.log_bytes += h.inflated;
-            sink.log_done(h.inflated);
-        } else {
-            sink.log_done(0);
+        if !job.vouched {
+            // Not read: unverified whatever its content (and no progress
+            // event: `logs_planned` counted vouched logs only).
+            counts.unverified += 1;
+            return;
         }
+        let bytes = match &result {
+            LogResult::Hashed(h) => h.inflated,
+            _ => 0,
+        };
+        self.log_bytes += bytes;
+        sink.log_done(bytes);
         let here = job.object.clone();
-        let finding = match (job.vouched, result) {
-            (false, _) => {
-                counts.unverified += 1;
-                return;
-            }
-            (true, LogResult::Skipped) => Finding::object(Kind::ReadError, &here, "log was not read"),
-            (true, LogResult::Failed(ReadFailure::NotFound)) => Finding::object(
+        let finding = match result {
+            LogResult::Skipped => Finding::object(Kind::ReadError, &here, "log was not read"),
+            LogResult::Failed(ReadFailure::NotFound) => Finding::object(
                 Kind::LogMissing,
                 &here,
                 "log file listed by a verified digest does not exist (deleted?)",
             ),
-            (true, LogResult::Failed(ReadFailure::Unsafe)) => Finding::object(
+            LogResult::Failed(ReadFailure::Unsafe) => Finding::object(
                 Kind::ReadError,
                 &here,
                 "log key cannot be read safely from this source (it resolves outside the copy); not read",
             ),
-            (true, LogResult::Failed(ReadFailure::Other(why))) => {
+            LogResult::Failed(ReadFailure::Other(why)) => {
                 Finding::object(Kind::ReadError, &here, format!("log could not be read: {why}"))
             }
-            (true, LogResult::Hashed(h)) => match h.judge(&job.expected) {
+            LogResult::Hashed(h) => match h.judge(&job.expected) {
                 LogJudgement::Valid => {
                     counts.valid += 1;
                     if self.verbose {
@@ -611,8 +615,7 @@ fn chain_range(idx: &[usize], entries: &[Entry], opts: &Options) -> Interval {
 fn decide_bucket(
     opts: &Options,
     entries: &[Entry],
-    by_chain: &BTreeMap<&ChainId, Vec<usize>>,
-    sigs: &BTreeMap<&ChainId, Signatures>,
+    checks: &BTreeMap<&ChainId, (ChainCheck, Signatures)>,
     selected: &BTreeSet<ChainId>,
 ) -> Bucket {
     if let Some(b) = &opts.bucket {
@@ -623,12 +626,11 @@ fn decide_bucket(
     }
     let vote = |trusted_only: bool| {
         let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
-        for (chain, idx) in by_chain.iter().filter(|(c, _)| selected.contains(**c)) {
-            let verified = sigs.get(chain).map(|s| &s.verified);
-            for &i in idx {
+        for (check, sigs) in checks.iter().filter(|(c, _)| selected.contains(**c)).map(|(_, v)| v) {
+            for &i in check.indices() {
                 let e = &entries[i];
                 let Some(d) = e.digest() else { continue };
-                if trusted_only && !(in_place(e, opts.local_copy) && verified.is_some_and(|v| v.contains_key(&i))) {
+                if trusted_only && !(e.in_place(opts.local_copy) && sigs.verified.contains_key(&i)) {
                     continue;
                 }
                 *votes.entry(d.s3_bucket.as_str()).or_default() += 1;
@@ -646,13 +648,6 @@ fn decide_bucket(
             judged: false,
         },
     }
-}
-
-/// The digest was found at the key it names, in the account it names.
-fn in_place(e: &Entry, local_copy: bool) -> bool {
-    e.digest().is_some_and(|d| {
-        key_form(&d.s3_object, local_copy) == key_form(&e.key, local_copy) && d.account_id == e.name.chain.account
-    })
 }
 
 /// Merges sorted intervals that overlap or touch.

@@ -79,6 +79,26 @@ impl<'a> ChainCheck<'a> {
         }
     }
 
+    /// The chain checked.
+    pub(super) fn chain(&self) -> &'a ChainId {
+        self.chain
+    }
+
+    /// Its digests (indices into [`entries`](Self::entries)), oldest first.
+    pub(super) fn indices(&self) -> &'a [usize] {
+        self.idx
+    }
+
+    /// Every loaded digest.
+    pub(super) fn entries(&self) -> &'a [Entry] {
+        self.entries
+    }
+
+    /// Its requested range.
+    pub(super) fn range(&self) -> Interval {
+        self.range
+    }
+
     /// The window overlaps the requested range.
     pub(super) fn in_range(&self, w: Interval) -> bool {
         w.end > self.range.start && w.start < self.range.end
@@ -263,9 +283,8 @@ impl<'a> ChainCheck<'a> {
                 }
                 State::Parsed(d) => d,
             };
-            let same_key = key_form(&d.s3_object, self.local_copy) == key_form(&e.key, self.local_copy);
             let same_bucket = !bucket.judged || d.s3_bucket == bucket.name;
-            if !same_bucket || !same_key || d.account_id != e.name.chain.account {
+            if !same_bucket || !e.in_place(self.local_copy) {
                 findings.push(Finding::object(
                     Kind::DigestMoved,
                     &here,
