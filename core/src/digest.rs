@@ -257,10 +257,7 @@ fn log_files(obj: &Map<String, Value>) -> Result<Vec<LogFileEntry>, DigestFormat
             let e = entry
                 .as_object()
                 .ok_or_else(|| field(&format!("logFiles[{i}]"), "must be an object"))?;
-            let get = |f: &str| match e.get(f) {
-                Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),
-                _ => Err(bad(f, "must be a non-empty string")),
-            };
+            let get = |f: &str| string(e, f).map_err(|_| bad(f, "must be a non-empty string"));
             if get("hashAlgorithm")? != "SHA-256" {
                 return Err(bad("hashAlgorithm", "must be SHA-256"));
             }
