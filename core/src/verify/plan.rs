@@ -30,7 +30,9 @@ impl Plan {
             let key = key.as_ref();
             if let Some(name) = DigestKeyName::parse(key) {
                 digests.push((key.to_string(), name));
-            } else if !candidate_log_folders(key).is_empty() {
+            } else if key.contains("CloudTrail/") {
+                // Possibly in a log folder: placed once the selected
+                // chains are known.
                 others.push(key.to_string());
             }
         }
