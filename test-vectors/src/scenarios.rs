@@ -951,25 +951,24 @@ fn set_generation_time(s: &mut Scenario<'_>, idx: usize, t: Time) -> Result<()> 
 /// Rule 2: the unsigned generation time is bounded below by the end time.
 fn backfill_generated_before_end_unverifiable(s: &mut Scenario<'_>) -> Result<()> {
     s.describe("A backfill digest's unsigned backfill-generation-timestamp metadata is moved before its own digestEndTime (to pick another key): digest_key_unknown (unverifiable), never valid; the log it alone lists is unverified and, inside the covered period, log_unreferenced.");
-    let trail = Trail::default();
-    s.write_default_chain(&trail, 5)?;
-    let b = s.write_backfill(&trail, hour(1)?, hour(2)?, 1, hour(5)?)?;
-    set_generation_time(s, b, hour(1)? + 10 * MINUTE)?;
-    s.mark_unauthenticated(b);
-    let key = s.digest(b).key.clone();
-    let log = first_log(s, b)?;
-    s.expect(Kind::DigestKeyUnknown, &key);
-    s.expect(Kind::LogUnreferenced, &log);
-    Ok(())
+    backfill_generated_at(s, hour(1)? + 10 * MINUTE)
 }
 
 /// Rule 2: the unsigned generation time is bounded above by now.
 fn backfill_generated_after_now_unverifiable(s: &mut Scenario<'_>) -> Result<()> {
     s.describe("A backfill digest's backfill-generation-timestamp metadata lies after the current time (2030): digest_key_unknown (unverifiable); the log it alone lists is log_unreferenced.");
+    backfill_generated_at(s, time::parse("2030-01-01T00:00:00Z")?)
+}
+
+/// A default chain plus a backfill digest for hour 1 whose generation-time
+/// metadata says `generated`, a time outside its credible bounds: the
+/// backfill is `digest_key_unknown`, and the log only it lists is
+/// `log_unreferenced`.
+fn backfill_generated_at(s: &mut Scenario<'_>, generated: Time) -> Result<()> {
     let trail = Trail::default();
     s.write_default_chain(&trail, 5)?;
     let b = s.write_backfill(&trail, hour(1)?, hour(2)?, 1, hour(5)?)?;
-    set_generation_time(s, b, time::parse("2030-01-01T00:00:00Z")?)?;
+    set_generation_time(s, b, generated)?;
     s.mark_unauthenticated(b);
     let key = s.digest(b).key.clone();
     let log = first_log(s, b)?;
