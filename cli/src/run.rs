@@ -11,13 +11,13 @@ use anyhow::Result;
 use ctverify_core::digest::DIGEST_READ_CAP;
 use ctverify_core::logs::LogBudget;
 use ctverify_core::report::{Finding, Report, Sink};
-use ctverify_core::verify::{Driver, JobId, Listing, LogJob, LogResult, ParsedDigest};
+use ctverify_core::verify::{Driver, Listing, LogJob, LogResult, ParsedDigest};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
-/// Results in flight between the workers and the driver.
+/// Batches of results waiting between the workers and the driver.
 const IN_FLIGHT: usize = 256;
 
 /// The outcome of a run.
@@ -62,7 +62,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
     load_digests(&store, &to_load, &mut driver, &mut sink)?;
     let jobs = driver.analyze(&mut sink)?;
     let started = Instant::now();
-    hash_logs(&store, &jobs, config.options.log_budget, &mut driver, &mut sink);
+    hash_logs(&store, &jobs, config.options.log_budget, &mut driver, &mut sink)?;
     let hashing = started.elapsed();
     if let Some(b) = &sink.bar {
         b.finish();
@@ -72,54 +72,79 @@ pub fn run(config: &Config) -> Result<Outcome> {
 }
 
 /// Reads and parses the digests on worker threads (object bytes are dropped
-/// there) and hands them to the driver, at most [`IN_FLIGHT`] at a time.
-/// Stops at the first error (the listed-logs budget).
+/// there) and hands them to the driver as they come. Stops at the first
+/// error (the listed-logs budget).
 fn load_digests(store: &LocalStore, keys: &[String], driver: &mut Driver, sink: &mut dyn Sink) -> Result<()> {
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let (tx, rx) = sync_channel::<ParsedDigest>(IN_FLIGHT);
-        let stop = &stop;
-        s.spawn(move || {
-            keys.par_iter().for_each_with(tx, |tx, key| {
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                let object = store.read_object(key, DIGEST_READ_CAP);
-                let parsed = ParsedDigest::parse(key.clone(), object, store.metadata(key));
-                if tx.send(parsed).is_err() {
-                    stop.store(true, Ordering::Relaxed);
-                }
-            });
-        });
-        for parsed in rx {
-            if let Err(e) = driver.add_digest(parsed, sink) {
-                stop.store(true, Ordering::Relaxed);
-                return Err(e.into());
-            }
-        }
-        Ok(())
-    })
+    pump(
+        keys,
+        1,
+        |key| {
+            ParsedDigest::parse(
+                key.clone(),
+                store.read_object(key, DIGEST_READ_CAP),
+                store.metadata(key),
+            )
+        },
+        |parsed| Ok(driver.add_digest(parsed, sink)?),
+    )
 }
 
 /// Streams every vouched log through gunzip + SHA-256 on all cores; the
 /// results go to the driver as they complete, in small batches (one
 /// hand-over per log would cost more than hashing a small log).
-fn hash_logs(store: &LocalStore, jobs: &[LogJob], budget: LogBudget, driver: &mut Driver, sink: &mut dyn Sink) {
+fn hash_logs(
+    store: &LocalStore,
+    jobs: &[LogJob],
+    budget: LogBudget,
+    driver: &mut Driver,
+    sink: &mut dyn Sink,
+) -> Result<()> {
     let per_batch = (jobs.len() / (rayon::current_num_threads() * 32)).clamp(1, 256);
+    pump(
+        jobs,
+        per_batch,
+        |job| (job.id, hash_log(store, job, budget)),
+        |(id, result)| {
+            driver.log_result(id, result, sink);
+            Ok(())
+        },
+    )
+}
+
+/// Runs `work` over `items` on all cores, `per_batch` items at a time, and
+/// hands every result to `consume` on this thread as its batch completes
+/// (at most [`IN_FLIGHT`] batches waiting). Stops early when `consume`
+/// fails, and returns that error.
+fn pump<T: Sync, R: Send>(
+    items: &[T],
+    per_batch: usize,
+    work: impl Fn(&T) -> R + Sync,
+    mut consume: impl FnMut(R) -> Result<()>,
+) -> Result<()> {
+    let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
-        let (tx, rx) = sync_channel::<Vec<(JobId, LogResult)>>(IN_FLIGHT);
+        let (tx, rx) = sync_channel::<Vec<R>>(IN_FLIGHT);
+        let (stop, work) = (&stop, &work);
         s.spawn(move || {
-            jobs.par_chunks(per_batch).for_each_with(tx, |tx, batch| {
-                let done = batch.iter().map(|job| (job.id, hash_log(store, job, budget))).collect();
-                let _ = tx.send(done);
+            items.par_chunks(per_batch.max(1)).for_each_with(tx, |tx, batch| {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                if tx.send(batch.iter().map(work).collect()).is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
             });
         });
         for batch in rx {
-            for (id, result) in batch {
-                driver.log_result(id, result, sink);
+            for result in batch {
+                if let Err(e) = consume(result) {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(e);
+                }
             }
         }
-    });
+        Ok(())
+    })
 }
 
 /// Hashes one vouched log (streamed); unvouched logs are not read.
