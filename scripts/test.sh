@@ -26,6 +26,10 @@ fi
 "$venv/bin/python" -c 'import awscli; print("aws-cli", awscli.__version__)'
 export CTVERIFY_AWSCLI_PYTHON="$PWD/$venv/bin/python" CTVERIFY_REQUIRE_AWSCLI=1
 
+step "moto (S3 + CloudTrail stand-in for the S3-mode tests) in a throwaway virtualenv"
+bash test-support/s3/install.sh
+.venv/moto/bin/python test-support/s3/selftest.py
+
 step "format"
 cargo fmt --all -- --check
 

@@ -23,6 +23,25 @@ pub struct Cli {
 pub enum Command {
     /// Validate CloudTrail log files and digest files (like `aws cloudtrail validate-logs`).
     Validate(ValidateArgs),
+    /// Download a trail's digests (with their metadata), the logs they list
+    /// and the public keys into a local copy (SPEC §3 layout), verifying as
+    /// it goes; verify it later with `validate --local DIR --public-keys
+    /// DIR/public-keys.json`. Resumable: objects already there with the
+    /// right size are not fetched again.
+    Export(ExportArgs),
+}
+
+/// Flags of `ctverify export`: the S3 flags of `validate`, and `--out`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Folder to write the local copy into (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The run: same flags and meanings as `validate` over S3 (`--local`
+    /// and `--compat` do not apply).
+    #[command(flatten)]
+    pub validate: ValidateArgs,
 }
 
 /// Output format.
@@ -90,9 +109,15 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
 
-    /// S3-compatible endpoint URL (S3 mode).
+    /// S3-compatible endpoint URL (S3 mode): used for S3 (path-style
+    /// addressing) and CloudTrail calls.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
+
+    /// S3 mode: requests in flight at most (listings, digests, logs).
+    /// Memory is bounded by it, not by the trail's size.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: u16,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -163,7 +188,9 @@ mod tests {
             "json",
         ])
         .unwrap();
-        let Command::Validate(v) = cli.command;
+        let Command::Validate(v) = cli.command else {
+            panic!("validate");
+        };
         assert_eq!(v.public_keys.len(), 2);
         assert_eq!(v.region, ["us-east-1", "eu-west-1"]);
         assert_eq!(v.format, Format::Json);

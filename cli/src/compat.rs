@@ -208,7 +208,7 @@ fn bucket_named_in(object: &[u8]) -> Option<String> {
 }
 
 /// Writes straight to the process's stdout and stderr.
-struct StdConsole;
+pub struct StdConsole;
 
 impl Console for StdConsole {
     fn out(&mut self, text: &str) {
@@ -234,16 +234,35 @@ pub fn run(args: &ValidateArgs, now: Timestamp) -> u8 {
     if args.region.len() > 1 || args.account_id.len() > 1 {
         return fail("--compat takes one --region and one --account-id, like aws-cli");
     }
-    let Some(dir) = &args.local else {
-        return fail("S3 mode is not available in this build yet: use --compat with --local DIR");
-    };
-    if args.public_keys.is_empty() {
+    if args.local.is_some() && args.public_keys.is_empty() {
         return fail("--local needs --public-keys FILE");
     }
     let region_flag = args.region.first().cloned();
-    let client_region = region_flag
-        .clone()
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok().filter(|r| !r.is_empty()));
+    let env_region = || {
+        ["AWS_DEFAULT_REGION", "AWS_REGION"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|r| !r.is_empty()))
+    };
+    // S3: the SDK's chain (flag, environment, profile); a local copy: the
+    // flag or the environment.
+    let s3 = match &args.local {
+        Some(_) => None,
+        None => match crate::s3::runtime() {
+            Ok(rt) => {
+                let aws = rt.block_on(crate::s3::client::Aws::connect(&crate::s3::client::Connection {
+                    profile: args.profile.clone(),
+                    endpoint_url: args.endpoint_url.clone(),
+                    region: region_flag.clone(),
+                }));
+                Some((rt, aws))
+            }
+            Err(e) => return fail(&format!("{e:#}")),
+        },
+    };
+    let client_region = region_flag.clone().or_else(env_region).or_else(|| {
+        s3.as_ref()
+            .and_then(|(_, aws)| aws.configured_region().map(str::to_string))
+    });
     let mut keys = Vec::new();
     for path in &args.public_keys {
         let loaded = crate::config::read_bounded(path, ctverify_core::keys::MAX_KEY_FILE as u64)
@@ -254,10 +273,6 @@ pub fn run(args: &ValidateArgs, now: Timestamp) -> u8 {
             Err(e) => return fail(&format!("reading public keys {}: {e}", path.display())),
         }
     }
-    let store = match LocalStore::open(dir) {
-        Ok(s) => s,
-        Err(e) => return fail(&format!("{e:#}")),
-    };
     let compat_args = CompatArgs {
         trail_arn: args.trail_arn.clone(),
         start_time: args.start_time.clone(),
@@ -270,15 +285,29 @@ pub fn run(args: &ValidateArgs, now: Timestamp) -> u8 {
         client_region,
         now,
     };
-    let mut source = LocalSource {
-        store,
-        keys,
-        listing: None,
-        org_id: None,
-        upcoming: VecDeque::new(),
-        fetched: HashMap::new(),
+    let rc = match (&args.local, s3) {
+        (Some(dir), _) => {
+            let store = match LocalStore::open(dir) {
+                Ok(s) => s,
+                Err(e) => return fail(&format!("{e:#}")),
+            };
+            let mut source = LocalSource {
+                store,
+                keys,
+                listing: None,
+                org_id: None,
+                upcoming: VecDeque::new(),
+                fetched: HashMap::new(),
+            };
+            compat::run(&compat_args, &mut source, &mut StdConsole)
+        }
+        (None, Some((rt, aws))) => {
+            let saved = (!args.public_keys.is_empty()).then_some(keys);
+            let mut source = crate::s3::compat::S3Source::new(rt.handle().clone(), aws, usize::from(args.jobs), saved);
+            compat::run(&compat_args, &mut source, &mut StdConsole)
+        }
+        (None, None) => return fail("no source"),
     };
-    let rc = compat::run(&compat_args, &mut source, &mut StdConsole);
     u8::try_from(rc).unwrap_or(255)
 }
 

@@ -9,12 +9,33 @@ use ctverify_core::time::Timestamp;
 use ctverify_core::verify::Options;
 use std::path::PathBuf;
 
+/// Where the objects come from.
+pub enum Source {
+    /// A local copy of the bucket.
+    Local(PathBuf),
+    /// S3 (or an S3-compatible server).
+    S3(S3Settings),
+}
+
+/// How an S3 run reaches the bucket.
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    /// `--trail-arn` (its home region is the client region).
+    pub trail_arn: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--endpoint-url`.
+    pub endpoint_url: Option<String>,
+    /// `--jobs`: requests in flight.
+    pub jobs: usize,
+}
+
 /// A resolved `validate` run.
 pub struct Config {
-    /// The local copy of the bucket.
-    pub local: PathBuf,
-    /// Public keys.
-    pub keyring: Keyring,
+    /// The source.
+    pub source: Source,
+    /// Public keys (`None`: S3 mode fetches them with `ListPublicKeys`).
+    pub keyring: Option<Keyring>,
     /// Core options.
     pub options: Options,
     /// Output format.
@@ -23,18 +44,42 @@ pub struct Config {
 
 /// Resolves the flags of a strict-mode run. Errors are usage errors (exit 2).
 pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
-    let Some(local) = args.local.clone() else {
-        bail!("S3 mode is not available in this build yet: validate a local copy with --local DIR (aws s3 sync s3://BUCKET DIR)");
+    let source = match &args.local {
+        Some(dir) => {
+            if args.public_keys.is_empty() {
+                bail!("--local needs --public-keys FILE (save `aws cloudtrail list-public-keys --start-time ... --end-time ...` output)");
+            }
+            if args.profile.is_some() || args.endpoint_url.is_some() {
+                bail!("--profile and --endpoint-url are S3 flags: they do not apply with --local");
+            }
+            Source::Local(dir.clone())
+        }
+        None => {
+            if args.trail_arn.is_none() && args.s3_bucket.is_none() {
+                bail!("S3 mode needs --trail-arn ARN (or --s3-bucket B); to validate a local copy use --local DIR");
+            }
+            if args.start_time.is_none() {
+                bail!("S3 mode needs --start-time (aws-cli's rule: a whole bucket is never read by default)");
+            }
+            Source::S3(S3Settings {
+                trail_arn: args.trail_arn.clone(),
+                profile: args.profile.clone(),
+                endpoint_url: args.endpoint_url.clone(),
+                jobs: usize::from(args.jobs),
+            })
+        }
     };
-    if args.public_keys.is_empty() {
-        bail!("--local needs --public-keys FILE (save `aws cloudtrail list-public-keys --start-time ... --end-time ...` output)");
-    }
-    let mut keyring = Keyring::new();
-    for path in &args.public_keys {
-        let bytes = read_bounded(path, ctverify_core::keys::MAX_KEY_FILE as u64)
-            .with_context(|| format!("reading public keys {}", path.display()))?;
-        keyring.add_file(&path.display().to_string(), &bytes)?;
-    }
+    let keyring = if args.public_keys.is_empty() {
+        None
+    } else {
+        let mut keyring = Keyring::new();
+        for path in &args.public_keys {
+            let bytes = read_bounded(path, ctverify_core::keys::MAX_KEY_FILE as u64)
+                .with_context(|| format!("reading public keys {}", path.display()))?;
+            keyring.add_file(&path.display().to_string(), &bytes)?;
+        }
+        Some(keyring)
+    };
     let mut options = Options::new(now);
     options.start = args
         .start_time
@@ -62,11 +107,16 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
     options.accounts = args.account_id.clone();
     options.bucket = args.s3_bucket.clone();
     options.prefix = args.s3_prefix.clone();
-    // A copy made by `aws s3 sync`: `a//b` was written to `a/b`.
-    options.local_copy = true;
+    if matches!(source, Source::S3(_)) {
+        // SPEC §4: S3 mode's end defaults to now.
+        options.end = options.end.or(Some(now));
+    } else {
+        // A copy made by `aws s3 sync`: `a//b` was written to `a/b`.
+        options.local_copy = true;
+    }
     let options = options.checked()?;
     Ok(Config {
-        local,
+        source,
         keyring,
         options,
         format: args.format,

@@ -12,9 +12,11 @@ mod local;
 mod output;
 mod progress;
 mod run;
+mod s3;
 
 use args::{Cli, Command};
 use clap::Parser;
+use config::Source;
 use ctverify_core::time::Timestamp;
 use std::io::Write;
 use std::process::ExitCode;
@@ -25,11 +27,19 @@ const EXIT_ERROR: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Validate(args) => validate(&args),
+        Command::Validate(args) => validate(&args, None),
+        Command::Export(args) => {
+            if args.validate.local.is_some() || args.validate.compat {
+                return fail(&anyhow::anyhow!("export reads S3: --local and --compat do not apply"));
+            }
+            validate(&args.validate, Some(&args.out))
+        }
     }
 }
 
-fn validate(args: &args::ValidateArgs) -> ExitCode {
+/// `validate` (and `export`, which is a validation over S3 that also
+/// writes what it reads into `export`).
+fn validate(args: &args::ValidateArgs, export: Option<&std::path::Path>) -> ExitCode {
     let now = match args.now.as_deref().map(Timestamp::parse_user) {
         Some(Ok(t)) => t,
         Some(Err(e)) => return fail(&e.into()),
@@ -42,13 +52,20 @@ fn validate(args: &args::ValidateArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    for warning in config.keyring.rejected() {
-        eprintln!("ctverify: warning: public key skipped: {warning}");
+    if let Some(keyring) = &config.keyring {
+        for warning in keyring.rejected() {
+            eprintln!("ctverify: warning: public key skipped: {warning}");
+        }
+        if keyring.is_empty() {
+            eprintln!("ctverify: warning: no usable public key: no digest can be verified (digest_key_unknown)");
+        }
     }
-    if config.keyring.is_empty() {
-        eprintln!("ctverify: warning: no usable public key: no digest can be verified (digest_key_unknown)");
-    }
-    let outcome = match run::run(&config) {
+    let result = match (&config.source, &config.keyring) {
+        (Source::Local(dir), Some(keyring)) => run::run(&config, dir, keyring),
+        (Source::Local(_), None) => Err(anyhow::anyhow!("--local needs --public-keys FILE")),
+        (Source::S3(s3), _) => run_s3(&config, s3, export),
+    };
+    let outcome = match result {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };
@@ -64,12 +81,33 @@ fn validate(args: &args::ValidateArgs) -> ExitCode {
     ExitCode::from(outcome.report.verdict.exit_code())
 }
 
+/// A strict run over S3 (exporting when `export` names a folder).
+fn run_s3(
+    config: &config::Config,
+    s3: &config::S3Settings,
+    export: Option<&std::path::Path>,
+) -> anyhow::Result<run::Outcome> {
+    let exporter = export.map(s3::export::Exporter::create).transpose()?;
+    let outcome = s3::runtime()?.block_on(s3::strict::run(config, s3, exporter.as_ref()))?;
+    if let Some(x) = &exporter {
+        use std::sync::atomic::Ordering;
+        eprintln!(
+            "ctverify: exported to {}: {} objects written, {} already present",
+            x.dir().display(),
+            x.written.load(Ordering::Relaxed),
+            x.kept.load(Ordering::Relaxed)
+        );
+    }
+    Ok(outcome)
+}
+
 fn fail(e: &anyhow::Error) -> ExitCode {
     eprintln!("ctverify: error: {e:#}");
     ExitCode::from(EXIT_ERROR)
 }
 
-fn system_now() -> Timestamp {
+/// The current time from the system clock.
+pub fn system_now() -> Timestamp {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -6,11 +6,12 @@
 
 use crate::config::Config;
 use crate::local::LocalStore;
-use crate::progress::Progress;
+use crate::progress::ProgressSink;
 use anyhow::Result;
 use ctverify_core::digest::DIGEST_READ_CAP;
+use ctverify_core::keys::Keyring;
 use ctverify_core::logs::LogBudget;
-use ctverify_core::report::{Finding, Report, Sink};
+use ctverify_core::report::{Report, Sink};
 use ctverify_core::verify::{Driver, Listing, LogJob, LogResult, ParsedDigest};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,45 +29,23 @@ pub struct Outcome {
     pub hashing: Duration,
 }
 
-/// Drives the progress bar from the core's events; findings are printed
-/// from the report, sorted.
-struct ProgressSink {
-    bar: Option<Progress>,
-}
-
-impl Sink for ProgressSink {
-    fn finding(&mut self, _finding: &Finding) {}
-
-    fn logs_planned(&mut self, vouched: u64) {
-        self.bar = Some(Progress::new(vouched));
-    }
-
-    fn log_done(&mut self, _bytes: u64) {
-        if let Some(b) = &self.bar {
-            b.inc();
-        }
-    }
-}
-
 /// Runs strict validation of `config`.
-pub fn run(config: &Config) -> Result<Outcome> {
-    let store = LocalStore::open(&config.local)?;
+pub fn run(config: &Config, local: &std::path::Path, keyring: &Keyring) -> Result<Outcome> {
+    let store = LocalStore::open(local)?;
     let mut listing = Listing::new(&config.options);
     while let Some(req) = listing.next_request() {
         let resp = store.list_request(&req)?;
         listing.accept(&req, resp);
     }
-    let mut driver = Driver::new(config.options.clone(), config.keyring.clone())?;
+    let mut driver = Driver::new(config.options.clone(), keyring.clone())?;
     let to_load = driver.plan(listing.into_keys());
-    let mut sink = ProgressSink { bar: None };
+    let mut sink = ProgressSink::new(to_load.len() as u64);
     load_digests(&store, &to_load, &mut driver, &mut sink)?;
     let jobs = driver.analyze(&mut sink)?;
     let started = Instant::now();
     hash_logs(&store, &jobs, config.options.log_budget, &mut driver, &mut sink)?;
     let hashing = started.elapsed();
-    if let Some(b) = &sink.bar {
-        b.finish();
-    }
+    sink.finish();
     let report = driver.finish(&mut sink)?;
     Ok(Outcome { report, hashing })
 }

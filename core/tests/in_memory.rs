@@ -25,9 +25,16 @@ fn load_bucket(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn verify(objects: &BTreeMap<String, Vec<u8>>, keys: &[u8]) -> Report {
+    verify_with(
+        objects,
+        keys,
+        Options::new(Timestamp::parse_user("2026-01-01").unwrap()),
+    )
+}
+
+fn verify_with(objects: &BTreeMap<String, Vec<u8>>, keys: &[u8], opts: Options) -> Report {
     let mut keyring = Keyring::new();
     keyring.add_file("keys", keys).unwrap();
-    let opts = Options::new(Timestamp::parse_user("2026-01-01").unwrap());
     let mut sink = NullSink;
     let mut driver = Driver::new(opts, keyring).unwrap();
     let listed: Vec<&String> = objects.keys().filter(|k| !k.ends_with(".metadata.json")).collect();
@@ -116,4 +123,54 @@ fn no_mutation_panics_or_stays_valid() {
             "round {round}: mutation of {key} went unnoticed"
         );
     }
+}
+
+/// S3 mode's extra (`GetTrailStatus`): the trail delivered digests up to
+/// a time, so a deleted newest digest is `digest_missing` (a violation),
+/// not only a coverage gap; an intact chain stays valid; another trail's
+/// chain is not judged by it.
+#[test]
+fn latest_delivery_names_a_deleted_newest_digest() {
+    let dir = vector("clean_chain_valid");
+    let keys = std::fs::read(dir.join("public-keys.json")).unwrap();
+    let mut objects = load_bucket(&dir);
+    let newest = objects
+        .keys()
+        .filter(|k| k.contains("CloudTrail-Digest") && k.ends_with(".json.gz"))
+        .max()
+        .unwrap()
+        .clone();
+    let name = ctverify_core::layout::DigestKeyName::parse(&newest).unwrap();
+    let opts = |trail: &str, delivered: Timestamp| {
+        // S3 mode: the run happens soon after, and ends now.
+        let now = delivered.add_secs(600);
+        let mut o = Options::new(now)
+            .with_trail_arn(&format!("arn:aws:cloudtrail:us-east-1:111122223333:trail/{trail}"))
+            .unwrap();
+        o.latest_digest_delivery = Some(delivered);
+        o.end = Some(now);
+        o
+    };
+    // Delivered a few minutes after the newest digest's end: intact.
+    let delivered = name.time.add_secs(240);
+    assert_eq!(
+        verify_with(&objects, &keys, opts("demo", delivered)).verdict,
+        Verdict::Valid
+    );
+    objects.remove(&newest);
+    objects.remove(&format!("{newest}.metadata.json"));
+    let report = verify_with(&objects, &keys, opts("demo", delivered));
+    assert_eq!(report.verdict, Verdict::Invalid);
+    let missing: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind.name() == "digest_missing")
+        .filter_map(|f| f.object.as_ref().map(|o| o.key.as_str()))
+        .collect();
+    assert_eq!(missing, [newest.as_str()]);
+    // Without the trail's word the deletion is invisible: the hour is not
+    // yet due (SPEC: the last 75 minutes are never a gap).
+    let mut plain = opts("demo", delivered);
+    plain.latest_digest_delivery = None;
+    assert_eq!(verify_with(&objects, &keys, plain).verdict, Verdict::Valid);
 }

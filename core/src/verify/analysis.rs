@@ -204,7 +204,8 @@ impl Analysis {
             } else {
                 EVERYTHING
             };
-            let check = ChainCheck::new(chain, idx, &entries, range, opts.local_copy);
+            let check = ChainCheck::new(chain, idx, &entries, range, opts.local_copy)
+                .with_delivery(opts.delivered_until(chain));
             let sigs = check.signatures(keyring, opts.now);
             checks.insert(chain, (check, sigs));
         }

@@ -54,6 +54,8 @@ pub(super) struct ChainCheck<'a> {
     local_copy: bool,
     /// Where each digest was found (in [`key_form`]).
     found: BTreeMap<String, usize>,
+    /// The trail last delivered a digest of this chain at this time.
+    delivered: Option<Timestamp>,
 }
 
 impl<'a> ChainCheck<'a> {
@@ -76,7 +78,15 @@ impl<'a> ChainCheck<'a> {
             range,
             local_copy,
             found,
+            delivered: None,
         }
+    }
+
+    /// The trail says it delivered a digest of this chain at `t`
+    /// ([`super::Options::latest_digest_delivery`]).
+    pub(super) fn with_delivery(mut self, t: Option<Timestamp>) -> Self {
+        self.delivered = t;
+        self
     }
 
     /// The chain checked.
@@ -417,6 +427,32 @@ impl<'a> ChainCheck<'a> {
                             }
                         }
                     }
+                }
+            }
+        }
+        // The trail's own word: digests were delivered up to `delivered`,
+        // so every hour after the newest regular digest present, up to
+        // then, must exist (a deleted newest digest, even without an end
+        // time that demands coverage).
+        if let Some(delivered) = self.delivered {
+            let newest = idx
+                .iter()
+                .map(|&k| &entries[k])
+                .filter(|e| !e.name.backfill)
+                .map(|e| e.name.time)
+                .max();
+            if let Some(newest) = newest {
+                let mut t = newest.add_secs(HOUR);
+                let mut named = 0;
+                while t <= delivered && named < MAX_MISSING_PER_GAP {
+                    if self.in_range(Interval {
+                        start: t.add_secs(-HOUR),
+                        end: t,
+                    }) {
+                        missing.insert(chain.digest_key(t));
+                    }
+                    t = t.add_secs(HOUR);
+                    named += 1;
                 }
             }
         }

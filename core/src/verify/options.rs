@@ -95,6 +95,12 @@ pub struct Options {
     /// At most this many `logFiles` entries over all loaded digests
     /// (else [`super::RunError::TooManyListedLogs`]).
     pub max_listed_logs: usize,
+    /// When the trail last delivered a digest (S3 mode: `GetTrailStatus`'s
+    /// `LatestDigestDeliveryTime`, read before the listing). The hourly
+    /// digests of the trail's own chain (its account, home region, not an
+    /// organization member) up to that time must exist: a deleted newest
+    /// digest is then `digest_missing`, not only a coverage gap.
+    pub latest_digest_delivery: Option<Timestamp>,
 }
 
 impl Options {
@@ -114,6 +120,7 @@ impl Options {
             log_budget: LogBudget::default(),
             local_copy: false,
             max_listed_logs: MAX_LISTED_LOGS,
+            latest_digest_delivery: None,
         }
     }
 
@@ -141,6 +148,18 @@ impl Options {
     pub fn with_trail_arn(mut self, arn: &str) -> Result<Options, OptionsError> {
         self.trail = Some(TrailFilter::from_arn(arn).ok_or_else(|| OptionsError::BadArn(arn.to_string()))?);
         Ok(self)
+    }
+
+    /// The latest digest delivery time when `chain` is the trail's own
+    /// chain (see [`Options::latest_digest_delivery`]).
+    pub fn delivered_until(&self, chain: &ChainId) -> Option<Timestamp> {
+        let t = self.trail.as_ref()?;
+        let own = chain.org.is_none()
+            && chain.trail == t.name
+            && chain.account == t.account
+            && chain.region == t.home_region
+            && chain.home_region == t.home_region;
+        self.latest_digest_delivery.filter(|_| own)
     }
 
     /// True when `chain` is to be validated.
