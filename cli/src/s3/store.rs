@@ -24,6 +24,9 @@ use tokio::sync::{mpsc, Semaphore};
 const BODY_ATTEMPTS: u32 = 4;
 /// Chunks of one log waiting for its hashing thread (back-pressure).
 const CHUNKS_AHEAD: usize = 8;
+/// Logs up to this size are read whole, then hashed in one hand-over to
+/// the blocking pool (bounded: `--jobs` × this).
+const SMALL_BODY: i64 = 256 * 1024;
 
 /// Requests and bytes, for `--verbose` and the benchmark.
 #[derive(Debug, Default)]
@@ -200,6 +203,25 @@ impl S3Store {
             }
             let out = self.get(key).await?;
             let expected = out.content_length();
+            if let (None, Some(budget), Some(n)) = (export, budget, expected.filter(|&n| n <= SMALL_BODY)) {
+                // A small log: one hand-over to the blocking pool, not one
+                // per chunk (most CloudTrail logs are a few KB).
+                match read_all(out.body, n, &self.counters).await {
+                    Ok(bytes) => {
+                        return tokio::task::spawn_blocking(move || {
+                            let mut h = LogHasher::with_budget(budget);
+                            h.update(&bytes);
+                            Some(h.finish())
+                        })
+                        .await
+                        .map_err(|e| Fault::Other(format!("hashing thread failed: {e}")));
+                    }
+                    Err(why) => {
+                        last = why;
+                        continue;
+                    }
+                }
+            }
             let partial = match export {
                 Some(x) => Some(x.partial(key).map_err(|e| Fault::Other(format!("export: {e:#}")))?),
                 None => None,
@@ -243,6 +265,30 @@ impl S3Store {
             }
         }
         Err(Fault::Other(cut_short(&last)))
+    }
+}
+
+/// Reads a body of `expected` bytes whole (at most [`SMALL_BODY`]).
+async fn read_all(
+    mut body: aws_sdk_s3::primitives::ByteStream,
+    expected: i64,
+    counters: &Counters,
+) -> Result<Vec<u8>, String> {
+    let limit = usize::try_from(expected).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(limit);
+    loop {
+        match body.next().await {
+            Some(Ok(chunk)) => {
+                counters.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                if bytes.len() + chunk.len() > limit {
+                    return Err(format!("body longer than its Content-Length {expected}"));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Some(Err(e)) => return Err(e.to_string()),
+            None if bytes.len() as i64 == expected => return Ok(bytes),
+            None => return Err(short(expected, bytes.len() as i64)),
+        }
     }
 }
 
