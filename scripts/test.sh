@@ -53,6 +53,28 @@ if cargo tree --locked -p ctverify-wasm --target wasm32-unknown-unknown -e featu
   exit 1
 fi
 
+step "browser page: Debian chromium (apt), wasm-bindgen-cli (pinned), playwright-core (npm ci)"
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+  $sudo_ apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ -f wasm/tests/browser/package-lock.json ] && [ ! -d wasm/tests/browser/node_modules/playwright-core ]; then
+  (cd wasm/tests/browser && npm ci --silent --no-audit --no-fund)
+fi
+bash wasm/build.sh
+
+step "WASM: every vector through the module under Node, reports byte-identical to the CLI's"
+cargo build --quiet --release --locked -p ctverify
+CTVERIFY_BIN=target/release/ctverify node wasm/tests/vectors.mjs
+
+if [ -f wasm/tests/browser/e2e.mjs ]; then
+  step "browser page end to end in headless Chromium (screenshots in target/browser-screenshots/)"
+  CTVERIFY_BIN=target/release/ctverify node wasm/tests/browser/e2e.mjs
+fi
+
 step "random scenarios for the --compat differential test (fixed seed)"
 random_dir=target/compat-random
 cargo run --quiet --locked --release -p ctverify-test-vectors -- random --out "$random_dir" --count 40 --seed 7

@@ -26,7 +26,7 @@ const FNAME: u8 = 0x08;
 const FCOMMENT: u8 = 0x10;
 
 /// Why a gzip stream was rejected while it was being decoded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum GzipError {
     /// The first bytes are not a gzip header (magic, method or flags).
@@ -51,7 +51,7 @@ pub enum GzipError {
 }
 
 /// How the input ended, reported by [`GzipDecoder::finish`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum GzipEnd {
     /// One complete member (header, deflate data, matching trailer), followed
     /// by `trailing` more bytes (a second member, garbage or padding).
@@ -67,7 +67,7 @@ pub enum GzipEnd {
 }
 
 /// The part of a gzip member in which the input ran out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum TruncatedAt {
     /// Inside the header (includes an empty input).
     Header,

@@ -17,7 +17,7 @@ pub const LOG_RATIO_GRACE: u64 = 64 * 1024;
 /// all: it is unverifiable (`read_error`), neither valid nor tampered. The
 /// ratio bounds the total work by the size of the input: a 100 MB folder of
 /// decompression bombs costs at most `100 MB × max_ratio` of inflating.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LogBudget {
     /// Largest uncompressed size of one log.
     pub max_inflated: u64,
@@ -64,7 +64,9 @@ pub struct LogHasher {
 }
 
 /// What hashing a log produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serializable, so that a front end hashing on several threads or WASM
+/// instances (the browser's Web Workers) can hand it to the driver's.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HashedLog {
     /// SHA-256 of the bytes inflated (all of them, even when the stream
     /// ended badly; meaningful only with a clean [`GzipEnd`]).

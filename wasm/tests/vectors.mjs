@@ -1,0 +1,129 @@
+// Runs every committed test vector through the WASM module under Node (the
+// same build the page uses, for Node: target/wasm-node, from wasm/build.sh)
+// the way the page drives it: listing plan over the file list, digests,
+// log jobs streamed through a Hasher in 1 MiB chunks. Checks the verdict,
+// exit code and the multiset of findings against expected.json; with
+// CTVERIFY_BIN set, also that the report is byte-identical to
+// `ctverify validate --local ... --format json` for the same options.
+//
+//   bash wasm/build.sh && CTVERIFY_BIN=target/release/ctverify node wasm/tests/vectors.mjs
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const require = createRequire(import.meta.url);
+const wasm = require(path.join(repo, 'target/wasm-node/ctverify_wasm.js'));
+const NOW = '2026-01-01T00:00:00Z';
+const cli = process.env.CTVERIFY_BIN;
+
+/** Regular files under dir, as `/`-separated paths relative to it. */
+function walk(dir, rel = '') {
+  const out = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...walk(dir, r));
+    else if (e.isFile()) out.push(r);
+  }
+  return out;
+}
+
+/** The page's options from the vector's CLI arguments. */
+function options(args) {
+  const o = { now: NOW, regions: [], accounts: [] };
+  for (let i = 0; i < args.length; i++) {
+    const next = () => args[++i];
+    switch (args[i]) {
+      case '--trail-arn': o.trail_arn = next(); break;
+      case '--start-time': o.start_time = next(); break;
+      case '--end-time': o.end_time = next(); break;
+      case '--s3-bucket': o.s3_bucket = next(); break;
+      case '--s3-prefix': o.s3_prefix = next(); break;
+      case '--region': o.regions.push(next()); break;
+      case '--account-id': o.accounts.push(next()); break;
+      case '--allow-gaps': o.allow_gaps = true; break;
+      default: throw new Error(`unmapped argument ${args[i]}`);
+    }
+  }
+  return o;
+}
+
+function verify(dir, exp) {
+  const root = path.join(dir, 'bucket');
+  const files = new Set(walk(root));
+  const read = (p) => (files.has(p) ? fs.readFileSync(path.join(root, p)) : undefined);
+  const v = new wasm.Verifier(JSON.stringify(options(exp.args)));
+  for (const k of exp.public_keys) v.add_keys(k, fs.readFileSync(path.join(dir, k)));
+  for (const key of v.plan([...files])) {
+    const p = wasm.object_path(key);
+    v.add_digest(key, p && read(p), p && read(`${p}.metadata.json`), undefined);
+  }
+  const budget = v.log_budget();
+  const buf = Buffer.alloc(1 << 20);
+  for (const job of JSON.parse(v.analyze())) {
+    if (!job.vouched) { v.log_skipped(job.id); continue; }
+    const p = wasm.object_path(job.key);
+    if (p === undefined) { v.log_failed(job.id, 'unsafe', ''); continue; }
+    if (!files.has(p)) { v.log_failed(job.id, 'not_found', ''); continue; }
+    const h = new wasm.Hasher(budget);
+    const fd = fs.openSync(path.join(root, p), 'r');
+    try {
+      let n;
+      while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0 && !h.failed()) h.update(buf.subarray(0, n));
+    } finally {
+      fs.closeSync(fd);
+    }
+    v.log_hashed(job.id, h.finish());
+  }
+  return v.finish();
+}
+
+const tuples = (findings) =>
+  findings.filter((f) => f.kind !== 'valid').map((f) => JSON.stringify([f.kind, f.object, f.start, f.end])).sort();
+
+const vectors = path.join(repo, 'test-vectors/vectors');
+let failures = 0;
+let count = 0;
+for (const name of fs.readdirSync(vectors).sort()) {
+  const dir = path.join(vectors, name);
+  if (!fs.existsSync(path.join(dir, 'expected.json'))) continue;
+  count++;
+  const exp = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));
+  const problems = [];
+  let json;
+  try {
+    json = verify(dir, exp);
+  } catch (e) {
+    problems.push(`threw: ${e.message ?? e}`);
+  }
+  if (json !== undefined) {
+    const report = JSON.parse(json);
+    if (report.verdict !== exp.verdict) problems.push(`verdict ${report.verdict}, expected ${exp.verdict}`);
+    const code = { valid: 0, invalid: 1, incomplete: 2 }[report.verdict];
+    if (code !== exp.exit_code) problems.push(`exit code ${code}, expected ${exp.exit_code}`);
+    const got = tuples(report.findings);
+    const want = tuples(exp.findings);
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      problems.push(`findings differ:\n  got  ${got.join('\n       ')}\n  want ${want.join('\n       ')}`);
+    }
+    if (cli) {
+      const args = ['validate', '--local', path.join(dir, 'bucket'), '--now', NOW, '--format', 'json', ...exp.args];
+      for (const k of exp.public_keys) args.push('--public-keys', path.join(dir, k));
+      let out;
+      try {
+        out = execFileSync(cli, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      } catch (e) {
+        out = e.stdout; // exit 1 and 2 are verdicts
+      }
+      if (out !== json) problems.push('report differs from the CLI\'s JSON');
+    }
+  }
+  if (problems.length) {
+    failures++;
+    console.log(`FAIL ${name}: ${problems.join('; ')}`);
+  }
+}
+console.log(`wasm vectors: ${count - failures}/${count} as native${cli ? ' (reports byte-identical to the CLI)' : ''}`);
+process.exit(failures && 1);
