@@ -76,14 +76,17 @@ pub struct ValidateArgs {
     pub public_keys: Vec<PathBuf>,
 
     /// Start of the range to validate (RFC 3339, e.g. 2024-01-01T00:00:00Z
-    /// or 2024-01-01; an offset is converted to UTC). Local default: the
-    /// oldest digest's digestStartTime (per chain). Required for S3.
-    #[arg(long, value_name = "TIME")]
+    /// or 2024-01-01; an offset is converted to UTC). Relative to now for
+    /// schedules: `now`, `-26h`, `-2d`, `-90m`, `-1d6h` (units d, h, m).
+    /// Local default: the oldest digest's digestStartTime (per chain).
+    /// Required for S3.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub start_time: Option<String>,
 
-    /// End of the range. Local default: the newest digest's digestEndTime
-    /// (per chain) — give it to require coverage up to a time. S3 default: now.
-    #[arg(long, value_name = "TIME")]
+    /// End of the range (same forms as --start-time, e.g. `-1h`). Local
+    /// default: the newest digest's digestEndTime (per chain) — give it to
+    /// require coverage up to a time. S3 default: now.
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
     pub end_time: Option<String>,
 
     /// Bucket name. Local: the name findings use (default: digestS3Bucket of

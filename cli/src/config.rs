@@ -84,13 +84,13 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
     options.start = args
         .start_time
         .as_deref()
-        .map(Timestamp::parse_user)
+        .map(|t| parse_time(t, now))
         .transpose()
         .context("--start-time")?;
     options.end = args
         .end_time
         .as_deref()
-        .map(Timestamp::parse_user)
+        .map(|t| parse_time(t, now))
         .transpose()
         .context("--end-time")?;
     if let Some(arn) = &args.trail_arn {
@@ -123,6 +123,48 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
     })
 }
 
+/// A time flag: RFC 3339 / a date, or relative to `now` for schedules:
+/// `now`, or a signed run of `N` + unit (`d`, `h`, `m`): `-26h`, `-1d6h`,
+/// `+30m`.
+pub fn parse_time(s: &str, now: Timestamp) -> Result<Timestamp> {
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("now") {
+        return Ok(now);
+    }
+    if let Some((sign, rest)) = t
+        .strip_prefix('-')
+        .map(|r| (-1, r))
+        .or_else(|| t.strip_prefix('+').map(|r| (1, r)))
+    {
+        let mut total: i64 = 0;
+        let mut digits = String::new();
+        for c in rest.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let unit = match c {
+                'd' => 86_400,
+                'h' => 3_600,
+                'm' => 60,
+                _ => bail!("{s:?}: a relative time is a run of N + unit (d, h, m), e.g. -26h or -1d6h"),
+            };
+            let n: i64 = digits
+                .parse()
+                .ok()
+                .filter(|n| *n <= 100 * 365)
+                .with_context(|| format!("{s:?}: expected a number before {c:?}"))?;
+            total += n * unit;
+            digits.clear();
+        }
+        if !digits.is_empty() || rest.is_empty() {
+            bail!("{s:?}: a relative time needs a unit (d, h, m), e.g. -26h");
+        }
+        return Ok(now.add_secs(sign * total));
+    }
+    Ok(Timestamp::parse_user(t)?)
+}
+
 /// Reads a whole file, refusing anything larger than `limit`.
 pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>> {
     use std::io::Read;
@@ -133,4 +175,25 @@ pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>> {
         bail!("{} is larger than {limit} bytes", path.display());
     }
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_time;
+    use ctverify_core::time::Timestamp;
+
+    #[test]
+    fn relative_times() {
+        let now = Timestamp::parse_user("2026-01-02T03:04:05Z").unwrap();
+        let t = |s: &str| parse_time(s, now).map(|t| t.to_string()).map_err(|e| e.to_string());
+        assert_eq!(t("now").unwrap(), "2026-01-02T03:04:05Z");
+        assert_eq!(t("-26h").unwrap(), "2026-01-01T01:04:05Z");
+        assert_eq!(t("-1d6h").unwrap(), "2025-12-31T21:04:05Z");
+        assert_eq!(t("-90m").unwrap(), "2026-01-02T01:34:05Z");
+        assert_eq!(t("+1h").unwrap(), "2026-01-02T04:04:05Z");
+        assert_eq!(t("2024-03-01").unwrap(), "2024-03-01T00:00:00Z");
+        for bad in ["-26", "-h", "-26x", "-", "-99999999999d"] {
+            assert!(t(bad).is_err(), "{bad}");
+        }
+    }
 }

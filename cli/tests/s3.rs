@@ -631,7 +631,7 @@ fn trail_status_names_a_deleted_newest_digest() {
     let _ = std::fs::remove_file(format!("{}.metadata.json", newest.display()));
     upload(&server, TRAIL_BUCKET, &copy, &[]);
     // 2024-03-02T00:17:28Z is the newest digest's end time.
-    let delivered = 1_709_338_648 + 240;
+    let delivered = 1_709_338_648 + 600;
     let args = |px: &Server| {
         cat(&[
             &[

@@ -444,7 +444,9 @@ impl<'a> ChainCheck<'a> {
             if let Some(newest) = newest {
                 let mut t = newest.add_secs(HOUR);
                 let mut named = 0;
-                while t <= delivered && named < MAX_MISSING_PER_GAP {
+                // A digest's key time (its end) precedes its delivery; the
+                // margin absorbs the cadence's drift of seconds to minutes.
+                while t.add_secs(DELIVERY_MARGIN) <= delivered && named < MAX_MISSING_PER_GAP {
                     if self.in_range(Interval {
                         start: t.add_secs(-HOUR),
                         end: t,
@@ -519,6 +521,10 @@ impl<'a> ChainCheck<'a> {
         (covered, findings)
     }
 }
+
+/// `GetTrailStatus`: a digest is expected only when the trail delivered
+/// one at least this long after its key time.
+const DELIVERY_MARGIN: i64 = 5 * 60;
 
 /// The signing time of a backfill digest: its `backfill-generation-timestamp`
 /// metadata, which S3 does not authenticate, so it is accepted only between
