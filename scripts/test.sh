@@ -83,9 +83,9 @@ export CTVERIFY_EXTRA_VECTORS="$PWD/$random_dir"
 step "hostile input: a 100 MB hostile copy is judged in <= 60 s and <= 1 GiB, never valid"
 bash bench/hostile.sh 100
 
-step "fuzz: every cargo-fuzz target ${CTVERIFY_FUZZ_SECONDS:-20} s (installs nightly and cargo-fuzz if missing)"
+step "fuzz: every cargo-fuzz target ${CTVERIFY_FUZZ_SECONDS:-10} s (installs nightly and cargo-fuzz if missing)"
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
-bash fuzz/run.sh "${CTVERIFY_FUZZ_SECONDS:-20}"
+bash fuzz/run.sh "${CTVERIFY_FUZZ_SECONDS:-10}"
 
 step "tests"
 log=$(mktemp)

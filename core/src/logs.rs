@@ -57,7 +57,9 @@ impl LogBudget {
 #[derive(Debug)]
 pub struct LogHasher {
     gzip: GzipDecoder,
-    sha: Sha256,
+    /// `None`: the front end hashes the inflated bytes itself
+    /// ([`LogHasher::inflate_only`]).
+    sha: Option<Sha256>,
     error: Option<GzipError>,
     compressed: u64,
     budget: LogBudget,
@@ -95,7 +97,7 @@ impl LogHasher {
     pub fn with_budget(budget: LogBudget) -> Self {
         LogHasher {
             gzip: GzipDecoder::new(budget.allowed(0)),
-            sha: Sha256::new(),
+            sha: Some(Sha256::new()),
             error: None,
             compressed: 0,
             budget,
@@ -110,15 +112,46 @@ impl LogHasher {
     /// Feeds the next chunk of the compressed object. After a gzip error the
     /// rest is ignored (the error is reported by [`finish`](Self::finish)).
     pub fn update(&mut self, chunk: &[u8]) {
+        self.update_inflated(chunk, &mut |_| {});
+    }
+
+    /// [`update`](Self::update), also handing every inflated piece to
+    /// `out` (an [`inflate_only`](Self::inflate_only) hasher's caller
+    /// hashes them itself).
+    pub fn update_inflated(&mut self, chunk: &[u8], out: &mut dyn FnMut(&[u8])) {
         self.compressed += chunk.len() as u64;
         if self.error.is_some() {
             return;
         }
         self.gzip.set_limit(self.budget.allowed(self.compressed));
         let sha = &mut self.sha;
-        if let Err(e) = self.gzip.update(chunk, &mut |piece| sha.update(piece)) {
+        if let Err(e) = self.gzip.update(chunk, &mut |piece| {
+            if let Some(sha) = sha.as_mut() {
+                sha.update(piece);
+            }
+            out(piece);
+        }) {
             self.error = Some(e);
         }
+    }
+
+    /// A hasher that inflates and checks the gzip framing and the budget,
+    /// but leaves SHA-256 of the inflated bytes to the caller (a browser
+    /// hashes whole buffers with WebCrypto, several times faster than
+    /// SHA-256 in WASM); end it with [`finish_with`](Self::finish_with).
+    pub fn inflate_only(budget: LogBudget) -> Self {
+        let mut h = Self::with_budget(budget);
+        h.sha = None;
+        h
+    }
+
+    /// Ends an [`inflate_only`](Self::inflate_only) hasher with the
+    /// caller's SHA-256 of every inflated byte.
+    pub fn finish_with(mut self, sha256: [u8; 32]) -> HashedLog {
+        self.sha = None;
+        let mut h = self.finish();
+        h.sha256 = sha256;
+        h
     }
 
     /// True once a gzip error made further input pointless.
@@ -126,7 +159,9 @@ impl LogHasher {
         self.error.is_some()
     }
 
-    /// Ends the object.
+    /// Ends the object. (An [`inflate_only`](Self::inflate_only) hasher
+    /// must end with [`finish_with`](Self::finish_with): here it would
+    /// report an all-zero SHA-256, which matches no log.)
     pub fn finish(self) -> HashedLog {
         let inflated = self.gzip.inflated();
         let end = match self.error {
@@ -134,7 +169,7 @@ impl LogHasher {
             None => Ok(self.gzip.finish()),
         };
         HashedLog {
-            sha256: self.sha.finalize().into(),
+            sha256: self.sha.map_or([0; 32], |sha| sha.finalize().into()),
             end,
             compressed: self.compressed,
             inflated,

@@ -283,6 +283,41 @@ impl Hasher {
         })
     }
 
+    /// A hasher that only inflates (and checks framing and budget): the
+    /// page hashes the inflated bytes with WebCrypto (whole buffers, several
+    /// times faster than SHA-256 in WASM) and ends with
+    /// [`finish_with`](Self::finish_with).
+    pub fn inflate_only(budget_json: &str) -> Result<Hasher, JsError> {
+        let budget: LogBudget = serde_json::from_str(budget_json).map_err(err)?;
+        Ok(Hasher {
+            inner: Some(LogHasher::inflate_only(budget)),
+        })
+    }
+
+    /// Feeds a chunk of an [`inflate_only`](Self::inflate_only) hasher and
+    /// returns the bytes it inflated to.
+    pub fn update_inflated(&mut self, chunk: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(h) = self.inner.as_mut() {
+            h.update_inflated(chunk, &mut |piece| out.extend_from_slice(piece));
+        }
+        out
+    }
+
+    /// Ends an [`inflate_only`](Self::inflate_only) hasher with the SHA-256
+    /// (hex) of every byte it inflated; JSON for [`Verifier::log_hashed`].
+    pub fn finish_with(&mut self, sha256_hex: &str) -> Result<String, JsError> {
+        let h = self.inner.take().ok_or_else(|| err("finished already"))?;
+        let mut sha = [0u8; 32];
+        if sha256_hex.len() != 64 || !sha256_hex.is_ascii() {
+            return Err(err("SHA-256 must be 64 hex digits"));
+        }
+        for (i, b) in sha.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&sha256_hex[2 * i..2 * i + 2], 16).map_err(err)?;
+        }
+        serde_json::to_string(&h.finish_with(sha)).map_err(err)
+    }
+
     /// The next chunk of the compressed file.
     pub fn update(&mut self, chunk: &[u8]) {
         if let Some(h) = self.inner.as_mut() {
