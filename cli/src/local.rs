@@ -184,7 +184,9 @@ impl LocalStore {
         BUF.with_borrow_mut(|buf| Self::hash_stream(&mut file, buf, budget))
     }
 
-    fn hash_stream(file: &mut File, buf: &mut [u8], budget: LogBudget) -> Result<HashedLog, ReadFailure> {
+    /// Streams an open file through gunzip + SHA-256 in `buf`-sized reads,
+    /// stopping at the first gzip error (also used for exported files).
+    pub fn hash_stream(file: &mut File, buf: &mut [u8], budget: LogBudget) -> Result<HashedLog, ReadFailure> {
         let mut hasher = LogHasher::with_budget(budget);
         loop {
             let n = match file.read(buf) {

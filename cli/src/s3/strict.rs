@@ -298,24 +298,16 @@ async fn hash_log(
 
 /// Streams an exported file through the hasher.
 fn hash_file(path: &std::path::Path, budget: ctverify_core::logs::LogBudget) -> LogResult {
-    use std::io::Read;
-    let mut hasher = ctverify_core::logs::LogHasher::with_budget(budget);
+    let failed = |e: std::io::Error| LogResult::Failed(ctverify_core::verify::ReadFailure::Other(e.to_string()));
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) => return LogResult::Failed(ctverify_core::verify::ReadFailure::Other(e.to_string())),
+        Err(e) => return failed(e),
     };
     let mut buf = vec![0u8; 256 * 1024];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) => return LogResult::Failed(ctverify_core::verify::ReadFailure::Other(e.to_string())),
-        }
-        if hasher.failed() {
-            break;
-        }
+    match crate::local::LocalStore::hash_stream(&mut file, &mut buf, budget) {
+        Ok(h) => LogResult::Hashed(h),
+        Err(f) => LogResult::Failed(f),
     }
-    LogResult::Hashed(hasher.finish())
 }
 
 /// Downloads `keys` into the export folder (digests with their metadata).
