@@ -157,6 +157,42 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "N", default_value_t = ctverify_core::verify::MAX_LISTED_LOGS)]
     pub max_listed_logs: usize,
 
+    /// Scheduled runs: the state file. Each chain resumes at its
+    /// checkpoint (the last digest of its longest fully verified prefix):
+    /// the first new digest must link to it, and it is read again (one
+    /// object) to catch a replaced or deleted checkpoint. The checkpoint
+    /// never moves past a violation, read error, gap or unsigned digest.
+    /// Locked (`FILE.lock`) for the run; written atomically when the run
+    /// completes. It is a trust anchor: keep it where the bucket's writers
+    /// cannot write. The first run needs --start-time (S3 mode); later runs
+    /// use it only for chains first seen then.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Ignore the --state file's content and start over (from
+    /// --start-time), deliberately; it is replaced when the run completes.
+    #[arg(long, requires = "state")]
+    pub state_reset: bool,
+
+    /// With --state: also re-verify N earlier hours per chain per run
+    /// (oldest-checked first, from where the last run stopped, wrapping
+    /// around), so every verified hour is checked again every
+    /// (history hours / N) runs.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "state")]
+    pub recheck: u32,
+
+    /// Also write the JSON report (SPEC §8) to FILE, atomically, whatever
+    /// --format prints.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Write Prometheus metrics (text format, for node_exporter's textfile
+    /// collector) to FILE, atomically: last run time, duration, verdict,
+    /// findings by kind and class, objects checked, bytes hashed, the
+    /// checkpoint age of each chain. Written for runs that fail too.
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+
     /// Pin "now" (tests and reproducible reports), RFC 3339.
     #[arg(long, value_name = "TIME", hide = true)]
     pub now: Option<String>,

@@ -1,7 +1,7 @@
 //! Stage 2 of argument handling: raw flags resolved into a validated
 //! configuration (times parsed, ARN checked, files read).
 
-use crate::args::{Format, ValidateArgs};
+use crate::args::ValidateArgs;
 use anyhow::{bail, Context, Result};
 use ctverify_core::keys::Keyring;
 use ctverify_core::logs::LogBudget;
@@ -10,11 +10,19 @@ use ctverify_core::verify::Options;
 use std::path::PathBuf;
 
 /// Where the objects come from.
+#[derive(Clone)]
 pub enum Source {
     /// A local copy of the bucket.
     Local(PathBuf),
     /// S3 (or an S3-compatible server).
     S3(S3Settings),
+}
+
+impl Source {
+    /// S3 (not a local copy).
+    pub fn is_s3(&self) -> bool {
+        matches!(self, Source::S3(_))
+    }
 }
 
 /// How an S3 run reaches the bucket.
@@ -31,6 +39,7 @@ pub struct S3Settings {
 }
 
 /// A resolved `validate` run.
+#[derive(Clone)]
 pub struct Config {
     /// The source.
     pub source: Source,
@@ -38,8 +47,6 @@ pub struct Config {
     pub keyring: Option<Keyring>,
     /// Core options.
     pub options: Options,
-    /// Output format.
-    pub format: Format,
 }
 
 /// Resolves the flags of a strict-mode run. Errors are usage errors (exit 2).
@@ -58,7 +65,7 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
             if args.trail_arn.is_none() && args.s3_bucket.is_none() {
                 bail!("S3 mode needs --trail-arn ARN (or --s3-bucket B); to validate a local copy use --local DIR");
             }
-            if args.start_time.is_none() {
+            if args.start_time.is_none() && args.state.is_none() {
                 bail!("S3 mode needs --start-time (aws-cli's rule: a whole bucket is never read by default)");
             }
             Source::S3(S3Settings {
@@ -119,7 +126,6 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
         source,
         keyring,
         options,
-        format: args.format,
     })
 }
 

@@ -6,13 +6,17 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod atomic;
 mod compat;
 mod config;
 mod local;
+mod metrics;
 mod output;
 mod progress;
 mod run;
 mod s3;
+mod schedule;
+mod state;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -40,18 +44,79 @@ fn main() -> ExitCode {
 /// `validate` (and `export`, which is a validation over S3 that also
 /// writes what it reads into `export`).
 fn validate(args: &args::ValidateArgs, export: Option<&std::path::Path>) -> ExitCode {
+    let started = std::time::Instant::now();
     let now = match args.now.as_deref().map(Timestamp::parse_user) {
         Some(Ok(t)) => t,
         Some(Err(e)) => return fail(&e.into()),
         None => system_now(),
     };
     if args.compat {
+        if args.state.is_some() || args.report.is_some() || args.metrics.is_some() {
+            return fail(&anyhow::anyhow!(
+                "--state, --report and --metrics do not apply with --compat (aws-cli's output and exit codes)"
+            ));
+        }
         return ExitCode::from(compat::run(args, now));
     }
-    let config = match config::resolve(args, now) {
-        Ok(c) => c,
-        Err(e) => return fail(&e),
+    if export.is_some() && args.state.is_some() {
+        return fail(&anyhow::anyhow!(
+            "export does not take --state (run validate --state for scheduled checks)"
+        ));
+    }
+    let result = strict(args, export, now);
+    let (mut code, outcome, checkpoints) = match result {
+        Ok((outcome, checkpoints)) => (outcome.report.verdict.exit_code(), Some(outcome), checkpoints),
+        Err(e) => {
+            eprintln!("ctverify: error: {e:#}");
+            (EXIT_ERROR, None, vec![])
+        }
     };
+    // A failed write keeps "invalid" (tampering outranks it), else exit 2.
+    let failed_write = |code: &mut u8, what: &str, e: &anyhow::Error| {
+        eprintln!("ctverify: error: {what}: {e:#}");
+        if *code != 1 {
+            *code = EXIT_ERROR;
+        }
+    };
+    if let Some(o) = &outcome {
+        let rendered = output::render(o, args.format, args.verbose);
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = stdout.write_all(rendered.as_bytes()).and_then(|()| stdout.flush()) {
+            failed_write(&mut code, "writing the report to stdout", &e.into());
+        }
+        if let Some(path) = &args.report {
+            let mut json = o.report.to_json();
+            json.push('\n');
+            if let Err(e) = atomic::write(path, json.as_bytes(), 0o644) {
+                failed_write(&mut code, "--report", &e);
+            }
+        }
+    }
+    if let Some(path) = &args.metrics {
+        let m = metrics::RunMetrics {
+            finished_unix: system_now().unix(),
+            duration_secs: started.elapsed().as_secs_f64(),
+            report: outcome.as_ref().map(|o| &o.report),
+            exit_code: code,
+            checkpoints,
+            objects_read: outcome.as_ref().map(|o| o.reads.objects),
+            bytes_read: outcome.as_ref().map(|o| o.reads.bytes),
+        };
+        if let Err(e) = atomic::write(path, metrics::render(&m).as_bytes(), 0o644) {
+            failed_write(&mut code, "--metrics", &e);
+        }
+    }
+    ExitCode::from(code)
+}
+
+/// A strict run: flags resolved, the state (if any) opened and locked,
+/// the passes run over the source, the state advanced.
+fn strict(
+    args: &args::ValidateArgs,
+    export: Option<&std::path::Path>,
+    now: Timestamp,
+) -> anyhow::Result<(run::Outcome, schedule::Checkpoints)> {
+    let mut config = config::resolve(args, now)?;
     if let Some(keyring) = &config.keyring {
         for warning in keyring.rejected() {
             eprintln!("ctverify: warning: public key skipped: {warning}");
@@ -60,25 +125,12 @@ fn validate(args: &args::ValidateArgs, export: Option<&std::path::Path>) -> Exit
             eprintln!("ctverify: warning: no usable public key: no digest can be verified (digest_key_unknown)");
         }
     }
-    let result = match (&config.source, &config.keyring) {
-        (Source::Local(dir), Some(keyring)) => run::run(&config, dir, keyring),
+    let session = schedule::Session::open(args, &mut config)?;
+    schedule::run(session, &config, |c| match (&c.source, &c.keyring) {
+        (Source::Local(dir), Some(keyring)) => run::run(c, dir, keyring),
         (Source::Local(_), None) => Err(anyhow::anyhow!("--local needs --public-keys FILE")),
-        (Source::S3(s3), _) => run_s3(&config, s3, export),
-    };
-    let outcome = match result {
-        Ok(o) => o,
-        Err(e) => return fail(&e),
-    };
-    let rendered = output::render(&outcome, config.format, config.options.verbose);
-    let mut stdout = std::io::stdout().lock();
-    if stdout
-        .write_all(rendered.as_bytes())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        return ExitCode::from(EXIT_ERROR);
-    }
-    ExitCode::from(outcome.report.verdict.exit_code())
+        (Source::S3(s3), _) => run_s3(c, s3, export),
+    })
 }
 
 /// A strict run over S3 (exporting when `export` names a folder).

@@ -11,10 +11,12 @@ use anyhow::Result;
 use ctverify_core::digest::DIGEST_READ_CAP;
 use ctverify_core::keys::Keyring;
 use ctverify_core::logs::LogBudget;
+use ctverify_core::report::Covered;
 use ctverify_core::report::{Report, Sink};
+use ctverify_core::verify::ChainProgress;
 use ctverify_core::verify::{Driver, Listing, LogJob, LogResult, ParsedDigest};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,46 @@ pub struct Outcome {
     pub report: Report,
     /// Wall time spent hashing logs.
     pub hashing: Duration,
+    /// How far each selected chain is now fully verified.
+    pub progress: Vec<ChainProgress>,
+    /// What was read from the source.
+    pub reads: Reads,
+}
+
+/// What a run read from its source (shown with `--verbose`, in metrics).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reads {
+    /// Listing requests (S3 list pages; 0 for a local copy).
+    pub lists: u64,
+    /// Objects read (digests, metadata, logs: S3 GETs or files).
+    pub objects: u64,
+    /// Bytes read from the source.
+    pub bytes: u64,
+}
+
+impl Outcome {
+    /// Adds a re-verification pass of the same run ([`Report::absorb`]).
+    pub fn absorb(&mut self, other: Outcome, periods: Vec<Covered>, allow_gaps: bool) {
+        self.report.absorb(other.report, periods, allow_gaps);
+        self.hashing += other.hashing;
+        self.reads.lists += other.reads.lists;
+        self.reads.objects += other.reads.objects;
+        self.reads.bytes += other.reads.bytes;
+    }
+}
+
+/// Counts what the local store reads.
+#[derive(Default)]
+struct Counter {
+    objects: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Counter {
+    fn add(&self, bytes: u64) {
+        self.objects.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
 }
 
 /// Runs strict validation of `config`.
@@ -40,29 +82,61 @@ pub fn run(config: &Config, local: &std::path::Path, keyring: &Keyring) -> Resul
     let mut driver = Driver::new(config.options.clone(), keyring.clone())?;
     let to_load = driver.plan(listing.into_keys());
     let mut sink = ProgressSink::new(to_load.len() as u64);
-    load_digests(&store, &to_load, &mut driver, &mut sink)?;
+    let counter = Counter::default();
+    load_digests(&store, &to_load, &mut driver, &mut sink, &counter)?;
     let jobs = driver.analyze(&mut sink)?;
     let started = Instant::now();
-    hash_logs(&store, &jobs, config.options.log_budget, &mut driver, &mut sink)?;
+    hash_logs(
+        &store,
+        &jobs,
+        config.options.log_budget,
+        &mut driver,
+        &mut sink,
+        &counter,
+    )?;
     let hashing = started.elapsed();
     sink.finish();
-    let report = driver.finish(&mut sink)?;
-    Ok(Outcome { report, hashing })
+    let (report, progress) = driver.finish_with_progress(&mut sink)?;
+    let reads = Reads {
+        lists: 0,
+        objects: counter.objects.load(Ordering::Relaxed),
+        bytes: counter.bytes.load(Ordering::Relaxed),
+    };
+    if config.options.verbose {
+        eprintln!(
+            "ctverify: read {} files, {:.1} MB from {}",
+            reads.objects,
+            reads.bytes as f64 / 1e6,
+            local.display()
+        );
+    }
+    Ok(Outcome {
+        report,
+        hashing,
+        progress,
+        reads,
+    })
 }
 
 /// Reads and parses the digests on worker threads (object bytes are dropped
 /// there) and hands them to the driver as they come. Stops at the first
 /// error (the listed-logs budget).
-fn load_digests(store: &LocalStore, keys: &[String], driver: &mut Driver, sink: &mut dyn Sink) -> Result<()> {
+fn load_digests(
+    store: &LocalStore,
+    keys: &[String],
+    driver: &mut Driver,
+    sink: &mut dyn Sink,
+    counter: &Counter,
+) -> Result<()> {
     pump(
         keys,
         1,
         |key| {
-            ParsedDigest::parse(
-                key.clone(),
-                store.read_object(key, DIGEST_READ_CAP),
-                store.metadata(key),
-            )
+            let object = store.read_object(key, DIGEST_READ_CAP);
+            if let Ok(bytes) = &object {
+                counter.add(bytes.len() as u64);
+            }
+            ParsedDigest::parse(key.clone(), object, store.metadata(key))
         },
         |parsed| Ok(driver.add_digest(parsed, sink)?),
     )
@@ -77,12 +151,19 @@ fn hash_logs(
     budget: LogBudget,
     driver: &mut Driver,
     sink: &mut dyn Sink,
+    counter: &Counter,
 ) -> Result<()> {
     let per_batch = (jobs.len() / (rayon::current_num_threads() * 32)).clamp(1, 256);
     pump(
         jobs,
         per_batch,
-        |job| (job.id, hash_log(store, job, budget)),
+        |job| {
+            let result = hash_log(store, job, budget);
+            if let LogResult::Hashed(h) = &result {
+                counter.add(h.compressed);
+            }
+            (job.id, result)
+        },
         |(id, result)| {
             driver.log_result(id, result, sink);
             Ok(())

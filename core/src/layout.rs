@@ -53,7 +53,7 @@ impl fmt::Display for ObjectRef {
 
 /// The identity of one digest chain: one trail, delivering for one account
 /// into one region's digest folder.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ChainId {
     /// Key prefix before `AWSLogs/` (without the trailing `/`), or empty.
     pub prefix: String,

@@ -283,6 +283,10 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Uncompressed log bytes hashed (for throughput reports).
     pub log_bytes_hashed: u64,
+    /// Earlier periods re-verified in the same run (`--recheck`), per
+    /// chain; their findings are among `findings`. Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rechecked: Vec<Covered>,
 }
 
 impl Report {
@@ -305,7 +309,29 @@ impl Report {
             summary,
             findings,
             log_bytes_hashed,
+            rechecked: vec![],
         }
+    }
+
+    /// Adds the results of a second pass of the same run over earlier
+    /// periods (`periods`, a re-verification): its findings, counts and
+    /// covered intervals; the verdict is derived again over all findings.
+    pub fn absorb(&mut self, other: Report, periods: Vec<Covered>, allow_gaps: bool) {
+        self.findings.extend(other.findings);
+        self.findings.sort_by_cached_key(Finding::sort_key);
+        self.verdict = Verdict::of(&self.findings, allow_gaps);
+        self.covered.extend(other.covered);
+        for (mine, theirs) in [
+            (&mut self.summary.digests, other.summary.digests),
+            (&mut self.summary.logs, other.summary.logs),
+        ] {
+            mine.total += theirs.total;
+            mine.valid += theirs.valid;
+            mine.invalid += theirs.invalid;
+            mine.unverified += theirs.unverified;
+        }
+        self.log_bytes_hashed += other.log_bytes_hashed;
+        self.rechecked.extend(periods);
     }
 
     /// The report as one JSON object.

@@ -28,6 +28,7 @@ pub enum SignatureSource {
 pub struct VerifiedDigest {
     fingerprint: String,
     source: SignatureSource,
+    signature_hex: String,
 }
 
 impl VerifiedDigest {
@@ -38,19 +39,25 @@ impl VerifiedDigest {
         key: &PublicKeyEntry,
         source: SignatureSource,
     ) -> Option<VerifiedDigest> {
-        let signature = hex::decode(signature_hex.trim()).ok()?;
-        let signature = Signature::try_from(signature.as_slice()).ok()?;
+        let signature_bytes = hex::decode(signature_hex.trim()).ok()?;
+        let signature = Signature::try_from(signature_bytes.as_slice()).ok()?;
         let verifier = VerifyingKey::<Sha256>::new(key.key.clone());
         verifier.verify(&string_to_sign(digest), &signature).ok()?;
         Some(VerifiedDigest {
             fingerprint: key.fingerprint.clone(),
             source,
+            signature_hex: hex::encode(signature_bytes),
         })
     }
 
     /// Fingerprint of the key that verified it.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
+    }
+
+    /// The signature that verified, lowercase hex.
+    pub fn signature_hex(&self) -> &str {
+        &self.signature_hex
     }
 
     /// Where the verifying signature came from.

@@ -6,6 +6,9 @@
 //! Logs are generated and written one at a time, so memory stays small
 //! whatever the total size.
 //!
+//! `--seed LABEL` (synthetic logs) gives other log content under the same
+//! digest keys: a forked chain, for the state tests.
+//!
 //! `bench-data --realistic [--size-kb MIN:MAX] ...` uses the varied records
 //! of [`crate::realistic`] (about 1.5 KB each, about 10:1) instead, with
 //! compressed log sizes drawn log-uniformly between `MIN` and `MAX` KiB
@@ -47,6 +50,9 @@ struct Params {
     realistic: bool,
     /// Compressed log size range in KiB, log-uniform (realistic only).
     size_kb: (f64, f64),
+    /// Seed label of the synthetic logs: another seed gives a chain with
+    /// the same digest keys and other content (a fork, for state tests).
+    seed: String,
 }
 
 fn params(args: &[String]) -> Result<Params> {
@@ -57,6 +63,7 @@ fn params(args: &[String]) -> Result<Params> {
         log_bytes: 4 << 20,
         realistic: false,
         size_kb: (2.0, 5120.0),
+        seed: "bench-data".to_string(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -67,6 +74,7 @@ fn params(args: &[String]) -> Result<Params> {
             "--logs-per-digest" => p.logs_per_digest = val()?.parse()?,
             "--log-mb" => p.log_bytes = (val()?.parse::<f64>()? * 1048576.0) as usize,
             "--realistic" => p.realistic = true,
+            "--seed" => p.seed = val()?.clone(),
             "--size-kb" => {
                 let v = val()?;
                 let (lo, hi) = v.split_once(':').unwrap_or((v, v));
@@ -174,7 +182,7 @@ fn log_time(p: &Params, t0: i64, h: usize, j: usize) -> i64 {
 
 /// The synthetic logs: one sequential stream of records, `log_bytes` each.
 fn synthetic_logs(p: &Params, bucket: &Path, t0: i64) -> Result<Vec<LogEntry>> {
-    let mut rng = Prng::from_label("bench-data");
+    let mut rng = Prng::from_label(&p.seed);
     let mut logs = Vec::with_capacity(p.hours * p.logs_per_digest);
     for h in 0..p.hours {
         for j in 0..p.logs_per_digest {

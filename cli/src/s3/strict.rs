@@ -10,7 +10,7 @@ use super::store::{Fault, S3Store};
 use super::trail;
 use crate::config::{Config, S3Settings};
 use crate::progress::ProgressSink;
-use crate::run::Outcome;
+use crate::run::{Outcome, Reads};
 use anyhow::{bail, Context, Result};
 use ctverify_core::compat::ArnParts;
 use ctverify_core::digest::DIGEST_READ_CAP;
@@ -160,17 +160,27 @@ pub async fn run(config: &Config, s3: &S3Settings, export: Option<&Exporter>) ->
         x.finish();
     }
     sink.finish();
-    let report = driver.finish(&mut sink)?;
+    let (report, progress) = driver.finish_with_progress(&mut sink)?;
+    let c = &store.counters;
+    let reads = Reads {
+        lists: c.lists.load(Ordering::Relaxed),
+        objects: c.gets.load(Ordering::Relaxed),
+        bytes: c.bytes.load(Ordering::Relaxed),
+    };
     if config.options.verbose {
-        let c = &store.counters;
         eprintln!(
             "ctverify: S3 requests: {} list pages, {} GETs, {:.1} MB received",
-            c.lists.load(Ordering::Relaxed),
-            c.gets.load(Ordering::Relaxed),
-            c.bytes.load(Ordering::Relaxed) as f64 / 1e6
+            reads.lists,
+            reads.objects,
+            reads.bytes as f64 / 1e6
         );
     }
-    Ok(Outcome { report, hashing })
+    Ok(Outcome {
+        report,
+        hashing,
+        progress,
+        reads,
+    })
 }
 
 /// Runs the core's listing plan: every request it has ready runs
@@ -206,7 +216,11 @@ async fn fetch_keys(aws: &Aws, keys: &[String], options: &Options) -> Result<Vec
         .filter_map(|k| DigestKeyName::parse(k))
         .map(|n| n.chain.region)
         .collect();
-    let start = options.start.unwrap_or(options.now).add_secs(-LOAD_MARGIN - HOUR);
+    let start = options
+        .listing_window()
+        .0
+        .unwrap_or(options.now)
+        .add_secs(-LOAD_MARGIN - HOUR);
     let end = options.end.unwrap_or(options.now).max(options.now).add_secs(2 * HOUR);
     let mut set = JoinSet::new();
     for r in regions {

@@ -2,12 +2,14 @@
 //! results, one at a time and in any order, into the report.
 
 use super::chain::{Bucket, ChainCheck, Signatures};
+use super::resume::{ChainProgress, Checkpoint, Track};
 use super::{Metadata, Options, Plan, ReadFailure, NOT_YET_DUE, UNREFERENCED_END_MARGIN};
 use crate::digest::Digest;
 use crate::keys::Keyring;
 use crate::layout::{key_form, ChainId, DigestKeyName, LogPlace, ObjectRef};
 use crate::logs::{HashedLog, LogJudgement};
 use crate::report::{Class, Counts, Covered, Finding, Interval, Kind, Report, Sink, Summary};
+use crate::signature::VerifiedDigest;
 use crate::time::{Timestamp, HOUR};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -142,7 +144,17 @@ pub struct Analysis {
     /// a digest ends after `now` (the clock is wrong, so "not yet due"
     /// cannot be trusted).
     due_end: Timestamp,
+    /// Per selected chain: what the checkpoint rule needs
+    /// ([`super::resume`]).
+    tracks: Vec<Track>,
+    /// Per job: the chains (indices into `tracks`) whose digests list it,
+    /// with the start of the listing digest's period.
+    job_places: Vec<Vec<(usize, Timestamp)>>,
 }
+
+/// Log jobs as they are gathered: (object, expected hash) → (vouched, the
+/// chains and periods that list it).
+type JobMap = BTreeMap<(ObjectRef, [u8; 32]), (bool, Vec<(usize, Timestamp)>)>;
 
 /// The verification could not run at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -205,7 +217,8 @@ impl Analysis {
                 EVERYTHING
             };
             let check = ChainCheck::new(chain, idx, &entries, range, opts.local_copy)
-                .with_delivery(opts.delivered_until(chain));
+                .with_delivery(opts.delivered_until(chain))
+                .with_anchor(opts.scopes.get(*chain).and_then(|s| s.anchor.as_ref()));
             let sigs = check.signatures(keyring, opts.now);
             checks.insert(chain, (check, sigs));
         }
@@ -237,6 +250,8 @@ impl Analysis {
             log_counts: Counts::default(),
             log_bytes: 0,
             due_end,
+            tracks: vec![],
+            job_places: vec![],
         };
         // A log is referenced only when an authenticated digest lists it:
         // one of a selected chain (whose logs are checked), or one of
@@ -257,13 +272,17 @@ impl Analysis {
                 }
             }
         }
-        let mut jobs: BTreeMap<(ObjectRef, [u8; 32]), bool> = BTreeMap::new();
+        let mut jobs: JobMap = BTreeMap::new();
         let mut any_chain = false;
         for chain in &plan.selected {
             let Some((check, sigs)) = checks.get(chain) else {
+                if let Some(anchor) = opts.scopes.get(chain).and_then(|s| s.anchor.as_ref()) {
+                    any_chain = true;
+                    a.lost_checkpoint(chain, anchor, &bucket, opts, sink);
+                }
                 // Digests exist, but none near the explicit range: nothing
                 // vouches for it in this chain.
-                if let (Some(start), Some(end)) = (opts.start, opts.end) {
+                if let (Some(start), Some(end)) = opts.window_of(chain) {
                     any_chain = true;
                     a.requested = Some(Interval { start, end });
                     let message = format!("no digest of {} in or near the requested range", chain.describe());
@@ -272,7 +291,7 @@ impl Analysis {
                 continue;
             };
             any_chain = true;
-            a.chain(check, &bucket, sigs, &mut jobs, sink);
+            a.chain(check, &bucket, sigs, &mut jobs, opts.allow_gaps, sink);
         }
         if !any_chain {
             let (Some(start), Some(end)) = (opts.start, opts.end) else {
@@ -284,18 +303,56 @@ impl Analysis {
         } else {
             a.absent_regions(&plan, opts, sink);
         }
-        a.jobs = jobs
+        let (jobs, places): (Vec<LogJob>, Vec<Vec<(usize, Timestamp)>>) = jobs
             .into_iter()
             .enumerate()
-            .map(|(i, ((object, expected), vouched))| LogJob {
-                id: JobId(i),
-                object,
-                expected,
-                vouched,
+            .map(|(i, ((object, expected), (vouched, places)))| {
+                let job = LogJob {
+                    id: JobId(i),
+                    object,
+                    expected,
+                    vouched,
+                };
+                (job, places)
             })
-            .collect();
+            .unzip();
+        a.jobs = jobs;
+        a.job_places = places;
         a.done = vec![false; a.jobs.len()];
         Ok(a)
+    }
+
+    /// A chain that resumes at `anchor` but has no digest left near its
+    /// range: the checkpoint digest is gone. The checkpoint stays.
+    fn lost_checkpoint(
+        &mut self,
+        chain: &ChainId,
+        anchor: &Checkpoint,
+        bucket: &Bucket,
+        opts: &Options,
+        sink: &mut dyn Sink,
+    ) {
+        let (start, end) = opts.window_of(chain);
+        let start = start.unwrap_or(anchor.end);
+        let end = end.unwrap_or(start).max(start);
+        self.emit(
+            Finding::object(
+                Kind::DigestMissing,
+                ObjectRef::new(&bucket.name, &anchor.key),
+                "the checkpoint digest (verified by an earlier run, recorded in the state file) is gone: deleted or moved since",
+            ),
+            sink,
+        );
+        let mut track = Track {
+            chain: chain.clone(),
+            start,
+            end,
+            anchor: Some(anchor.clone()),
+            candidates: vec![],
+            held_at: None,
+        };
+        track.hold(Timestamp::from_unix(i64::MIN / 4));
+        self.tracks.push(track);
     }
 
     /// Regions asked for with `--region` that a validated account root has
@@ -373,7 +430,8 @@ impl Analysis {
         check: &ChainCheck,
         bucket: &Bucket,
         sigs: &Signatures,
-        jobs: &mut BTreeMap<(ObjectRef, [u8; 32]), bool>,
+        jobs: &mut JobMap,
+        allow_gaps: bool,
         sink: &mut dyn Sink,
     ) {
         let (chain, idx, entries, range) = (check.chain(), check.indices(), check.entries(), check.range());
@@ -388,9 +446,11 @@ impl Analysis {
         let (mut findings, vacated) = check.digests(bucket, sigs);
         let (links, missing) = check.links(bucket, verified, vacated);
         findings.extend(links);
+        findings.extend(check.anchor(bucket, verified));
         let (covered, gaps) = check.coverage(bucket, verified, self.due_end);
         findings.extend(gaps);
         let obj = |key: &str| ObjectRef::new(&bucket.name, key);
+        let track = self.track(check, verified, &findings, allow_gaps);
 
         // Counts, verbose listing and log jobs for digests in range.
         let mut worst: BTreeMap<ObjectRef, Class> = BTreeMap::new();
@@ -420,10 +480,11 @@ impl Analysis {
                 }
                 _ => self.digest_counts.unverified += 1,
             }
+            let start = e.window().start;
             for l in e.digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
-                *jobs
-                    .entry((ObjectRef::new(&l.bucket, &l.object), l.hash))
-                    .or_insert(false) |= verified.contains_key(&i);
+                let job = jobs.entry((ObjectRef::new(&l.bucket, &l.object), l.hash)).or_default();
+                job.0 |= verified.contains_key(&i);
+                job.1.push((track, start));
             }
         }
         self.digest_counts.total += missing.len() as u64;
@@ -432,6 +493,71 @@ impl Analysis {
         for f in findings {
             self.emit(f, sink);
         }
+    }
+
+    /// Records what the checkpoint rule needs for one chain (see
+    /// [`super::resume`]): the authenticated regular digests in range, and
+    /// where its first problem lies among `findings` (the chain's digest,
+    /// link, anchor and coverage findings). Returns the track's index.
+    fn track(
+        &mut self,
+        check: &ChainCheck,
+        verified: &BTreeMap<usize, VerifiedDigest>,
+        findings: &[Finding],
+        allow_gaps: bool,
+    ) -> usize {
+        let (idx, entries, range) = (check.indices(), check.entries(), check.range());
+        let anchor = check.anchor_checkpoint().cloned();
+        let mut track = Track {
+            chain: check.chain().clone(),
+            start: range.start,
+            end: range.end,
+            anchor,
+            candidates: vec![],
+            held_at: None,
+        };
+        let mut starts: BTreeMap<&str, Timestamp> = BTreeMap::new();
+        for &i in idx {
+            let e = &entries[i];
+            if !check.in_range(e.window()) {
+                continue;
+            }
+            starts.insert(e.key.as_str(), e.window().start);
+            match (e.digest(), verified.get(&i)) {
+                (Some(d), Some(v)) if !e.name.backfill => track.candidates.push(Checkpoint {
+                    key: e.key.clone(),
+                    end: d.end,
+                    sha256: d.raw_sha256_hex(),
+                    signature: v.signature_hex().to_string(),
+                }),
+                (_, None) => track.hold(e.window().start),
+                _ => {}
+            }
+        }
+        let before_everything = Timestamp::from_unix(i64::MIN / 4);
+        for f in findings {
+            let holds = matches!(f.class, Class::Violation | Class::Unverifiable)
+                && !(allow_gaps && f.kind == Kind::CoverageGap);
+            if !holds {
+                continue;
+            }
+            let key = f.object.as_ref().map(|o| o.key.as_str());
+            let at = if f.kind == Kind::CoverageGap {
+                f.start.unwrap_or(before_everything)
+            } else if key.is_some() && key == track.anchor.as_ref().map(|a| a.key.as_str()) {
+                before_everything
+            } else if let Some(t) = key.and_then(|k| starts.get(k)) {
+                *t
+            } else if let Some(n) = key.and_then(DigestKeyName::parse) {
+                n.time.add_secs(-HOUR)
+            } else {
+                // Cannot be placed: hold the whole chain (fail closed).
+                before_everything
+            };
+            track.hold(at);
+        }
+        self.tracks.push(track);
+        self.tracks.len() - 1
     }
 
     /// Phase 3: judges the result of job `id` at once, in any order, and
@@ -503,12 +629,25 @@ impl Analysis {
             Class::Violation => counts.invalid += 1,
             _ => counts.unverified += 1,
         }
+        if let Some(places) = self.job_places.get(id.0) {
+            for &(t, at) in places {
+                if let Some(track) = self.tracks.get_mut(t) {
+                    track.hold(at);
+                }
+            }
+        }
         self.emit(finding, sink);
     }
 
     /// Ends phase 3 and assembles the report. A vouched job that never got
     /// a result is not skipped silently: it is `read_error` (unverified).
-    pub fn report(mut self, sink: &mut dyn Sink) -> Report {
+    pub fn report(self, sink: &mut dyn Sink) -> Report {
+        self.report_with_progress(sink).0
+    }
+
+    /// [`report`](Self::report), and how far each selected chain is now
+    /// fully verified (its checkpoint, [`super::resume`]).
+    pub fn report_with_progress(mut self, sink: &mut dyn Sink) -> (Report, Vec<ChainProgress>) {
         let pending: Vec<JobId> = self.jobs.iter().filter(|j| !self.done[j.id.0]).map(|j| j.id).collect();
         for id in pending {
             self.accept(
@@ -533,14 +672,15 @@ impl Analysis {
             digests: self.digest_counts,
             logs: self.log_counts,
         };
-        Report::new(
+        let report = Report::new(
             self.requested,
             covered,
             summary,
             self.findings,
             self.allow_gaps,
             self.log_bytes,
-        )
+        );
+        (report, self.tracks.into_iter().map(Track::progress).collect())
     }
 
     /// Objects in a selected chain's log folder, inside its covered period,
@@ -598,13 +738,14 @@ pub(super) fn describe_failure(f: &ReadFailure) -> String {
 /// whose regular digest is gone still shows the hour was due).
 fn chain_range(idx: &[usize], entries: &[Entry], opts: &Options) -> Interval {
     let windows = || idx.iter().map(|&i| entries[i].window());
+    let (start, end) = idx
+        .first()
+        .map_or((opts.start, opts.end), |&i| opts.window_of(&entries[i].name.chain));
+    let start = start.unwrap_or_else(|| windows().map(|w| w.start).min().unwrap_or(opts.now));
+    let end = end.unwrap_or_else(|| windows().map(|w| w.end).max().unwrap_or(opts.now));
     Interval {
-        start: opts
-            .start
-            .unwrap_or_else(|| windows().map(|w| w.start).min().unwrap_or(opts.now)),
-        end: opts
-            .end
-            .unwrap_or_else(|| windows().map(|w| w.end).max().unwrap_or(opts.now)),
+        start,
+        end: end.max(start),
     }
 }
 

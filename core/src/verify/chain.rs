@@ -15,6 +15,7 @@
 //! `chain_signature_mismatch`) are only raised by authenticated successors.
 
 use super::analysis::{describe_failure, merge, Entry, State};
+use super::resume::Checkpoint;
 use super::{Metadata, ReadFailure, MAX_MISSING_PER_GAP};
 use crate::keys::{KeyLookup, Keyring};
 use crate::layout::{hourly_back, key_form, ChainId, DigestKeyName, ObjectRef};
@@ -56,6 +57,8 @@ pub(super) struct ChainCheck<'a> {
     found: BTreeMap<String, usize>,
     /// The trail last delivered a digest of this chain at this time.
     delivered: Option<Timestamp>,
+    /// The checkpoint the chain resumes at (an earlier run verified it).
+    anchor: Option<&'a Checkpoint>,
 }
 
 impl<'a> ChainCheck<'a> {
@@ -79,7 +82,14 @@ impl<'a> ChainCheck<'a> {
             local_copy,
             found,
             delivered: None,
+            anchor: None,
         }
+    }
+
+    /// The chain resumes at `anchor` ([`super::ChainScope::anchor`]).
+    pub(super) fn with_anchor(mut self, anchor: Option<&'a Checkpoint>) -> Self {
+        self.anchor = anchor;
+        self
     }
 
     /// The trail says it delivered a digest of this chain at `t`
@@ -87,6 +97,11 @@ impl<'a> ChainCheck<'a> {
     pub(super) fn with_delivery(mut self, t: Option<Timestamp>) -> Self {
         self.delivered = t;
         self
+    }
+
+    /// The checkpoint the chain resumes at.
+    pub(super) fn anchor_checkpoint(&self) -> Option<&'a Checkpoint> {
+        self.anchor
     }
 
     /// The chain checked.
@@ -466,6 +481,107 @@ impl<'a> ChainCheck<'a> {
             ));
         }
         (findings, missing)
+    }
+
+    /// Step 2c, for a chain that resumes at a checkpoint: the checkpoint
+    /// digest is still there with the bytes and signature that were
+    /// verified, and every authenticated digest that names a predecessor at
+    /// or before it names exactly it (else the chain forked or was
+    /// re-delivered). Findings name the checkpoint digest.
+    pub(super) fn anchor(&self, bucket: &Bucket, verified: &BTreeMap<usize, VerifiedDigest>) -> Vec<Finding> {
+        let Some(a) = self.anchor else { return vec![] };
+        let here = ObjectRef::new(&bucket.name, &a.key);
+        let mut findings = vec![];
+        let gone = || {
+            Finding::object(
+                Kind::DigestMissing,
+                &here,
+                "the checkpoint digest (verified by an earlier run, recorded in the state file) is gone: deleted or moved since",
+            )
+        };
+        match self.find(&a.key).map(|i| &self.entries[i]) {
+            None => findings.push(gone()),
+            Some(e) => match &e.state {
+                State::Unreadable(ReadFailure::NotFound) => findings.push(gone()),
+                State::Unreadable(f) => findings.push(Finding::object(
+                    Kind::ReadError,
+                    &here,
+                    format!("the checkpoint digest could not be read again: {}", describe_failure(f)),
+                )),
+                State::Malformed(why) => findings.push(Finding::object(
+                    Kind::DigestMalformed,
+                    &here,
+                    format!("the checkpoint digest was replaced after an earlier run verified it: it is now malformed: {why}"),
+                )),
+                State::Parsed(d) => {
+                    if d.raw_sha256_hex() != a.sha256 {
+                        findings.push(Finding::object(
+                            Kind::ChainHashMismatch,
+                            &here,
+                            format!(
+                                "the checkpoint digest now hashes to {}, but hashed to {} when an earlier run verified it (state file): replaced",
+                                d.raw_sha256_hex(),
+                                a.sha256
+                            ),
+                        ));
+                    }
+                    if let Some(sig) = e.metadata.get("signature") {
+                        if !sig.trim().eq_ignore_ascii_case(&a.signature) {
+                            findings.push(Finding::object(
+                                Kind::ChainSignatureMismatch,
+                                &here,
+                                "the signature in the checkpoint digest's S3 metadata differs from the one an earlier run verified (state file)",
+                            ));
+                        }
+                    }
+                }
+            },
+        }
+        let anchor_key = key_form(&a.key, self.local_copy);
+        let anchor_time = DigestKeyName::parse(&a.key).map_or(a.end, |n| n.time);
+        for &j in self.idx {
+            let e = &self.entries[j];
+            if e.name.backfill || !verified.contains_key(&j) || !self.in_range(e.window()) {
+                continue;
+            }
+            let Some(d) = e.digest() else { continue };
+            let Some(p) = d.previous.as_ref() else { continue };
+            let p_time = DigestKeyName::parse(&p.object).map_or(d.start, |n| n.time);
+            if p_time > anchor_time {
+                continue;
+            }
+            let successor = ObjectRef::new(&bucket.name, &e.key);
+            if p.bucket != bucket.name || key_form(&p.object, self.local_copy) != anchor_key {
+                findings.push(Finding::object(
+                    Kind::ChainHashMismatch,
+                    &here,
+                    format!(
+                        "{successor} continues the chain from s3://{}/{}, not from the checkpoint digest an earlier run verified: the chain forked or was re-delivered",
+                        p.bucket, p.object
+                    ),
+                ));
+                continue;
+            }
+            if hex::encode(p.hash) != a.sha256 {
+                findings.push(Finding::object(
+                    Kind::ChainHashMismatch,
+                    &here,
+                    format!(
+                        "{successor} records previousDigestHashValue {}, but the checkpoint digest an earlier run verified hashed to {}",
+                        hex::encode(p.hash),
+                        a.sha256
+                    ),
+                ));
+            }
+            if !p.signature_hex.trim().eq_ignore_ascii_case(&a.signature) {
+                findings.push(Finding::object(
+                    Kind::ChainSignatureMismatch,
+                    &here,
+                    format!("{successor} records a previousDigestSignature that differs from the checkpoint digest's verified signature"),
+                ));
+            }
+        }
+        findings
     }
 
     /// Step 3: the covered intervals (clipped to the range) and the gaps up

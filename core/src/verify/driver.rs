@@ -14,7 +14,7 @@
 //!                                    finish ──▶ Report
 //! ```
 
-use super::{Analysis, JobId, LogJob, LogResult, Options, OptionsError, ParsedDigest, Plan, RunError};
+use super::{Analysis, ChainProgress, JobId, LogJob, LogResult, Options, OptionsError, ParsedDigest, Plan, RunError};
 use crate::keys::Keyring;
 use crate::report::{Report, Sink};
 
@@ -104,12 +104,19 @@ impl Driver {
 
     /// Step 5: the report. Jobs that never got a result are unverified
     /// (`read_error`), never valid.
-    pub fn finish(mut self, sink: &mut dyn Sink) -> Result<Report, RunError> {
+    pub fn finish(self, sink: &mut dyn Sink) -> Result<Report, RunError> {
+        self.finish_with_progress(sink).map(|(report, _)| report)
+    }
+
+    /// Step 5 for incremental runs: the report, and how far each selected
+    /// chain is now fully verified (its new checkpoint; see
+    /// [`super::ChainScope`] for resuming at it).
+    pub fn finish_with_progress(mut self, sink: &mut dyn Sink) -> Result<(Report, Vec<ChainProgress>), RunError> {
         if self.analysis.is_none() {
             self.analyze(sink)?;
         }
         match self.analysis {
-            Some(a) => Ok(a.report(sink)),
+            Some(a) => Ok(a.report_with_progress(sink)),
             None => Err(RunError::NoDigests),
         }
     }

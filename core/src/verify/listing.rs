@@ -222,7 +222,7 @@ impl Listing {
     /// Lists `folder` (a region folder ending in `/`) day by day over the
     /// load window, or whole without a window.
     fn push_days(&mut self, folder: &str, purpose: Purpose) {
-        let (Some(start), Some(end)) = (self.opts.start, self.opts.end) else {
+        let (Some(start), Some(end)) = self.opts.listing_window() else {
             self.push(folder.to_string(), false, purpose);
             return;
         };

@@ -22,12 +22,14 @@ mod driver;
 mod listing;
 mod options;
 mod plan;
+mod resume;
 
 pub use analysis::{Analysis, JobId, LogJob, LogResult, ParsedDigest, RunError};
 pub use driver::Driver;
 pub use listing::{ListRequest, ListResponse, Listing, MAX_PREFIX_DEPTH};
 pub use options::{Options, OptionsError, TrailFilter};
 pub use plan::Plan;
+pub use resume::{ChainProgress, ChainScope, Checkpoint};
 
 use crate::time::HOUR;
 use std::collections::BTreeMap;

@@ -4,7 +4,9 @@ use crate::layout::ChainId;
 use crate::logs::LogBudget;
 use crate::time::Timestamp;
 
+use super::resume::ChainScope;
 use super::MAX_LISTED_LOGS;
+use std::collections::BTreeMap;
 
 /// Options that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -101,6 +103,12 @@ pub struct Options {
     /// organization member) up to that time must exist: a deleted newest
     /// digest is then `digest_missing`, not only a coverage gap.
     pub latest_digest_delivery: Option<Timestamp>,
+    /// Chains with their own range (a checkpoint to resume at, or a window
+    /// to re-verify): it replaces `start`/`end` for them.
+    pub scopes: BTreeMap<ChainId, ChainScope>,
+    /// Only the chains in [`scopes`](Self::scopes) are validated (a
+    /// re-verification pass).
+    pub only_scoped: bool,
 }
 
 impl Options {
@@ -121,6 +129,8 @@ impl Options {
             local_copy: false,
             max_listed_logs: MAX_LISTED_LOGS,
             latest_digest_delivery: None,
+            scopes: BTreeMap::new(),
+            only_scoped: false,
         }
     }
 
@@ -162,8 +172,50 @@ impl Options {
         self.latest_digest_delivery.filter(|_| own)
     }
 
+    /// The range of `chain` (`start`, `end`): its scope's, else the run's.
+    /// A scope whose start lies after the end gets an empty range.
+    pub fn window_of(&self, chain: &ChainId) -> (Option<Timestamp>, Option<Timestamp>) {
+        match self.scopes.get(chain) {
+            Some(s) => {
+                let end = s.end.or(self.end).map(|e| e.max(s.start));
+                (Some(s.start), end)
+            }
+            None if self.only_scoped => self.listing_window(),
+            None => (self.start, self.end),
+        }
+    }
+
+    /// The period to list: every chain's range (`None`: unbounded).
+    pub fn listing_window(&self) -> (Option<Timestamp>, Option<Timestamp>) {
+        let scopes = self.scopes.values();
+        let starts = scopes.clone().map(|s| Some(s.start));
+        let ends = scopes.map(|s| s.end.or(self.end).map(|e| e.max(s.start)));
+        let (start, end) = if self.only_scoped {
+            (starts.collect::<Vec<_>>(), ends.collect::<Vec<_>>())
+        } else {
+            (
+                starts.chain([self.start]).collect::<Vec<_>>(),
+                ends.chain([self.end]).collect::<Vec<_>>(),
+            )
+        };
+        let min = start
+            .iter()
+            .copied()
+            .collect::<Option<Vec<_>>>()
+            .and_then(|v| v.into_iter().min());
+        let max = end
+            .iter()
+            .copied()
+            .collect::<Option<Vec<_>>>()
+            .and_then(|v| v.into_iter().max());
+        (min, max)
+    }
+
     /// True when `chain` is to be validated.
     pub fn selects(&self, chain: &ChainId) -> bool {
+        if self.only_scoped && !self.scopes.contains_key(chain) {
+            return false;
+        }
         if !self.regions.is_empty() && !self.regions.contains(&chain.region) {
             return false;
         }

@@ -36,14 +36,34 @@ impl Plan {
                 others.push(key.to_string());
             }
         }
+        // A chain that resumes at a checkpoint is checked even when none
+        // of its digests is listed any more (the checkpoint was deleted).
+        let resumed = opts
+            .scopes
+            .iter()
+            .filter(|(_, scope)| scope.anchor.is_some())
+            .map(|(c, _)| c);
         let selected: BTreeSet<ChainId> = digests
             .iter()
             .map(|(_, n)| &n.chain)
+            .chain(resumed)
             .filter(|c| opts.selects(c))
             .cloned()
             .collect();
         let folders: BTreeSet<String> = selected.iter().map(ChainId::digest_folder).collect();
-        digests.retain(|(_, n)| folders.contains(&n.chain.digest_folder()) && in_load_window(n.time, opts));
+        digests.retain(|(_, n)| {
+            // Other trails' digests in a selected folder: over the whole
+            // listed period (they only say which logs are theirs).
+            let window = if selected.contains(&n.chain) {
+                opts.window_of(&n.chain)
+            } else {
+                opts.listing_window()
+            };
+            // A resumed chain needs nothing older than its checkpoint.
+            let anchor = opts.scopes.get(&n.chain).and_then(|s| s.anchor.as_ref());
+            let from = anchor.map(|a| DigestKeyName::parse(&a.key).map_or(a.end, |k| k.time));
+            folders.contains(&n.chain.digest_folder()) && in_load_window(n.time, window, from)
+        });
         digests.sort_by(|a, b| a.0.cmp(&b.0));
         // Every object in a selected chain's log folder, well-named or not:
         // an injected `x.json` is as much an injection as a log-named one.
@@ -83,7 +103,13 @@ impl Plan {
     }
 }
 
-fn in_load_window(t: Timestamp, opts: &Options) -> bool {
-    opts.start.is_none_or(|s| t >= s.add_secs(-LOAD_MARGIN))
-        && opts.end.is_none_or(|e| t <= e.add_secs(LOAD_MARGIN + HOUR))
+/// A digest named for `t` may matter to a chain whose range is `window`
+/// (from `from` on when given: a checkpoint).
+fn in_load_window(t: Timestamp, window: (Option<Timestamp>, Option<Timestamp>), from: Option<Timestamp>) -> bool {
+    let (start, end) = window;
+    let after_start = match from {
+        Some(f) => t >= f,
+        None => start.is_none_or(|s| t >= s.add_secs(-LOAD_MARGIN)),
+    };
+    after_start && end.is_none_or(|e| t <= e.add_secs(LOAD_MARGIN + HOUR))
 }
