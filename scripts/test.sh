@@ -53,9 +53,10 @@ if cargo tree --locked -p ctverify-wasm --target wasm32-unknown-unknown -e featu
   exit 1
 fi
 
-step "browser page: Debian chromium (apt), wasm-bindgen-cli (pinned), playwright-core (npm ci)"
+step "browser page: Debian chromium (apt), wasm-bindgen-cli (pinned), playwright-core (npm ci); systemd-analyze (apt: systemd) for the examples"
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
   $sudo_ apt-get update -q >/dev/null
@@ -74,6 +75,9 @@ if [ -f wasm/tests/browser/e2e.mjs ]; then
   step "browser page end to end in headless Chromium (screenshots in target/browser-screenshots/)"
   CTVERIFY_BIN=target/release/ctverify node wasm/tests/browser/e2e.mjs
 fi
+
+step "deployment examples (systemd units, crontab, Kubernetes CronJob, IAM policies) lint against the built binary"
+CTVERIFY_BIN=target/release/ctverify bash examples/lint.sh
 
 step "random scenarios for the --compat differential test (fixed seed)"
 random_dir=target/compat-random
