@@ -323,6 +323,7 @@ mod tests {
             home_region: "us-east-1".into(),
         };
         s.chain_mut(&chain, t).checkpoint = Some(Checkpoint {
+            bucket: "b".into(),
             key: "k".into(),
             end: t,
             sha256: "00".repeat(32),

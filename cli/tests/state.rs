@@ -283,6 +283,7 @@ fn tampering_between_runs_is_caught_at_the_checkpoint() {
     let fork = chain("fork", "fork-source");
     for (case, expect) in [
         ("deleted", "digest_missing"),
+        ("tail-deleted", "digest_missing"),
         ("replaced", "chain_hash_mismatch"),
         ("resigned", "chain_signature_mismatch"),
         ("forked", "chain_hash_mismatch"),
@@ -297,6 +298,13 @@ fn tampering_between_runs_is_caught_at_the_checkpoint() {
         let cp_path = dir.join("bucket").join(&cp);
         match case {
             "deleted" => std::fs::remove_file(&cp_path).unwrap(),
+            "tail-deleted" => {
+                // The checkpoint and every later digest: nothing of the
+                // chain is listed after it any more.
+                for h in 30..=HOURS {
+                    std::fs::remove_file(dir.join("bucket").join(digest_key(h))).unwrap();
+                }
+            }
             "replaced" => std::fs::copy(dir.join("bucket").join(digest_key(29)), &cp_path)
                 .map(|_| ())
                 .unwrap(),

@@ -335,6 +335,11 @@ impl Analysis {
         let (start, end) = opts.window_of(chain);
         let start = start.unwrap_or(anchor.end);
         let end = end.unwrap_or(start).max(start);
+        let range = Interval { start, end };
+        self.requested = Some(self.requested.map_or(range, |r| Interval {
+            start: r.start.min(start),
+            end: r.end.max(end),
+        }));
         self.emit(
             Finding::object(
                 Kind::DigestMissing,
@@ -450,7 +455,7 @@ impl Analysis {
         let (covered, gaps) = check.coverage(bucket, verified, self.due_end);
         findings.extend(gaps);
         let obj = |key: &str| ObjectRef::new(&bucket.name, key);
-        let track = self.track(check, verified, &findings, allow_gaps);
+        let track = self.track(check, &bucket.name, verified, &findings, allow_gaps);
 
         // Counts, verbose listing and log jobs for digests in range.
         let mut worst: BTreeMap<ObjectRef, Class> = BTreeMap::new();
@@ -502,6 +507,7 @@ impl Analysis {
     fn track(
         &mut self,
         check: &ChainCheck,
+        bucket: &str,
         verified: &BTreeMap<usize, VerifiedDigest>,
         findings: &[Finding],
         allow_gaps: bool,
@@ -525,6 +531,7 @@ impl Analysis {
             starts.insert(e.key.as_str(), e.window().start);
             match (e.digest(), verified.get(&i)) {
                 (Some(d), Some(v)) if !e.name.backfill => track.candidates.push(Checkpoint {
+                    bucket: bucket.to_string(),
                     key: e.key.clone(),
                     end: d.end,
                     sha256: d.raw_sha256_hex(),
@@ -783,7 +790,14 @@ fn decide_bucket(
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
             .map(|(b, _)| b.to_string())
     };
-    match vote(true) {
+    // The bucket an earlier run verified the checkpoints in.
+    let verified_before = || {
+        opts.scopes
+            .iter()
+            .filter(|(c, _)| selected.contains(*c))
+            .find_map(|(_, s)| s.anchor.as_ref().map(|a| a.bucket.clone()))
+    };
+    match vote(true).or_else(verified_before) {
         Some(name) => Bucket { name, judged: true },
         None => Bucket {
             name: vote(false).unwrap_or_else(|| "unknown-bucket".to_string()),

@@ -27,6 +27,8 @@ use serde::{Deserialize, Serialize};
 /// A verified digest where a chain's verified history ends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
+    /// The bucket it was verified in.
+    pub bucket: String,
     /// Its object key.
     pub key: String,
     /// Its `digestEndTime`: the next run's range starts here.
