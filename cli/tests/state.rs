@@ -196,15 +196,40 @@ fn digest_key(h: usize) -> String {
     )
 }
 
+/// A fresh copy of the chain, verified from T0 to `end_hours` with
+/// `--state DIR/s.json` (valid): the copy and the state file.
+fn verified(name: &str, end_hours: f64) -> (PathBuf, PathBuf) {
+    let dir = chain("bench-data", name);
+    let state = dir.join("s.json");
+    let first = run(
+        &dir,
+        &[
+            "--start-time",
+            T0,
+            "--state",
+            state.to_str().unwrap(),
+            "--end-time",
+            &at(end_hours),
+        ],
+    );
+    assert_eq!(code(&first), 0, "{name}: {}", stderr(&first));
+    (dir, state)
+}
+
+/// Flips a bit near the end of a log's deflate data (the log is then
+/// modified or malformed).
+fn corrupt(log: &Path) {
+    let mut bytes = std::fs::read(log).unwrap();
+    let n = bytes.len();
+    bytes[n - 9] ^= 1;
+    std::fs::write(log, &bytes).unwrap();
+}
+
 #[test]
 fn incremental_runs_equal_one_full_run() {
     let dir = chain("bench-data", "incremental");
     // A log modified at hour ~40: the checkpoint must stop before it.
-    let tampered = &logs(&dir)[80];
-    let mut bytes = std::fs::read(tampered).unwrap();
-    let n = bytes.len();
-    bytes[n - 9] ^= 1; // inside the deflate data / CRC: a bad log
-    std::fs::write(tampered, &bytes).unwrap();
+    corrupt(&logs(&dir)[80]);
 
     let full_state = dir.join("full.state.json");
     let full = run(&dir, &["--start-time", T0, "--state", full_state.to_str().unwrap()]);
@@ -288,11 +313,8 @@ fn tampering_between_runs_is_caught_at_the_checkpoint() {
         ("resigned", "chain_signature_mismatch"),
         ("forked", "chain_hash_mismatch"),
     ] {
-        let dir = chain("bench-data", &format!("between-{case}"));
-        let state = dir.join("s.json");
+        let (dir, state) = verified(&format!("between-{case}"), 30.0);
         let s = state.to_str().unwrap();
-        let first = run(&dir, &["--start-time", T0, "--state", s, "--end-time", &at(30.0)]);
-        assert_eq!(code(&first), 0, "{case}: {}", stderr(&first));
         let cp = checkpoint_key(&state);
         assert_eq!(cp, digest_key(30), "{case}");
         let cp_path = dir.join("bucket").join(&cp);
@@ -396,18 +418,11 @@ fn problems_are_reported_again_until_resolved() {
 
 #[test]
 fn recheck_catches_an_old_modified_log_within_the_documented_runs() {
-    let dir = chain("bench-data", "recheck");
-    let state = dir.join("s.json");
+    let (dir, state) = verified("recheck", 70.0);
     let s = state.to_str().unwrap();
-    let first = run(&dir, &["--start-time", T0, "--state", s, "--end-time", &at(70.0)]);
-    assert_eq!(code(&first), 0);
     // Later (after the checkpoint moved past it), a log of hour 60 is
     // modified.
-    let old = &logs(&dir)[120];
-    let mut bytes = std::fs::read(old).unwrap();
-    let n = bytes.len();
-    bytes[n - 9] ^= 1;
-    std::fs::write(old, &bytes).unwrap();
+    corrupt(&logs(&dir)[120]);
     // Without --recheck the incremental run does not look back.
     let plain = run(&dir, &["--state", s]);
     assert_eq!(code(&plain), 0);
@@ -436,11 +451,8 @@ fn recheck_catches_an_old_modified_log_within_the_documented_runs() {
 
 #[test]
 fn state_file_is_locked_versioned_and_scoped() {
-    let dir = chain("bench-data", "guard");
-    let state = dir.join("s.json");
+    let (dir, state) = verified("guard", 10.0);
     let s = state.to_str().unwrap();
-    let first = run(&dir, &["--start-time", T0, "--state", s, "--end-time", &at(10.0)]);
-    assert_eq!(code(&first), 0);
     let good = std::fs::read(&state).unwrap();
 
     // Lock held by another process: exit 2, the state untouched.

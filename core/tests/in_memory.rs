@@ -4,11 +4,9 @@
 
 mod common;
 use common::Rng;
-use ctverify_core::keys::Keyring;
-use ctverify_core::logs::LogHasher;
-use ctverify_core::report::{NullSink, Report};
+use ctverify_core::report::Report;
 use ctverify_core::time::Timestamp;
-use ctverify_core::verify::{Driver, LogResult, Metadata, Options, ParsedDigest, ReadFailure};
+use ctverify_core::verify::Options;
 use ctverify_core::Verdict;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,34 +31,7 @@ fn verify(objects: &BTreeMap<String, Vec<u8>>, keys: &[u8]) -> Report {
 }
 
 fn verify_with(objects: &BTreeMap<String, Vec<u8>>, keys: &[u8], opts: Options) -> Report {
-    let mut keyring = Keyring::new();
-    keyring.add_file("keys", keys).unwrap();
-    let mut sink = NullSink;
-    let mut driver = Driver::new(opts, keyring).unwrap();
-    let listed: Vec<&String> = objects.keys().filter(|k| !k.ends_with(".metadata.json")).collect();
-    for k in driver.plan(&listed) {
-        let object = objects.get(&k).cloned().ok_or(ReadFailure::NotFound);
-        let metadata = objects
-            .get(&format!("{k}.metadata.json"))
-            .map_or(Metadata::Absent, |b| Metadata::from_sidecar(b));
-        driver
-            .add_digest(ParsedDigest::parse(k, object, metadata), &mut sink)
-            .unwrap();
-    }
-    for job in driver.analyze(&mut sink).unwrap() {
-        let result = match objects.get(&job.object.key) {
-            None => LogResult::Failed(ReadFailure::NotFound),
-            Some(bytes) => {
-                let mut h = LogHasher::new();
-                for chunk in bytes.chunks(1000) {
-                    h.update(chunk);
-                }
-                LogResult::Hashed(h.finish())
-            }
-        };
-        driver.log_result(job.id, result, &mut sink);
-    }
-    driver.finish(&mut sink).unwrap()
+    common::run_in_memory(objects, keys, opts).0
 }
 
 #[test]

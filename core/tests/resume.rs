@@ -5,14 +5,10 @@
 
 mod common;
 use common::Rng;
-use ctverify_core::keys::Keyring;
 use ctverify_core::layout::DigestKeyName;
-use ctverify_core::logs::LogHasher;
-use ctverify_core::report::{NullSink, Report};
+use ctverify_core::report::Report;
 use ctverify_core::time::Timestamp;
-use ctverify_core::verify::{
-    ChainProgress, ChainScope, Checkpoint, Driver, LogResult, Metadata, Options, ParsedDigest, ReadFailure,
-};
+use ctverify_core::verify::{ChainProgress, ChainScope, Checkpoint, Options};
 use ctverify_core::Verdict;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,32 +27,7 @@ fn now() -> Timestamp {
 
 /// One in-memory run: the report and each chain's progress.
 fn run(objects: &Objects, keys: &[u8], opts: Options) -> (Report, Vec<ChainProgress>) {
-    let mut keyring = Keyring::new();
-    keyring.add_file("keys", keys).unwrap();
-    let mut sink = NullSink;
-    let mut driver = Driver::new(opts, keyring).unwrap();
-    let listed: Vec<&String> = objects.keys().filter(|k| !k.ends_with(".metadata.json")).collect();
-    for k in driver.plan(&listed) {
-        let object = objects.get(&k).cloned().ok_or(ReadFailure::NotFound);
-        let metadata = objects
-            .get(&format!("{k}.metadata.json"))
-            .map_or(Metadata::Absent, |b| Metadata::from_sidecar(b));
-        driver
-            .add_digest(ParsedDigest::parse(k, object, metadata), &mut sink)
-            .unwrap();
-    }
-    for job in driver.analyze(&mut sink).unwrap() {
-        let result = match objects.get(&job.object.key) {
-            None => LogResult::Failed(ReadFailure::NotFound),
-            Some(bytes) => {
-                let mut h = LogHasher::new();
-                h.update(bytes);
-                LogResult::Hashed(h.finish())
-            }
-        };
-        driver.log_result(job.id, result, &mut sink);
-    }
-    driver.finish_with_progress(&mut sink).unwrap()
+    common::run_in_memory(objects, keys, opts)
 }
 
 fn digests(objects: &Objects) -> Vec<String> {
