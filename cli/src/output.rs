@@ -42,6 +42,9 @@ fn text(report: &Report, verbose: bool, outcome: &Outcome) -> String {
     if let Some(r) = report.requested {
         let _ = writeln!(out, "Results requested for {} to {}", r.start, r.end);
     }
+    for c in &report.rechecked {
+        let _ = writeln!(out, "Re-verified (--recheck) {} to {}: {}", c.start, c.end, c.chain);
+    }
     if report.covered.is_empty() {
         out.push_str("No verified digests cover the requested range\n");
     } else {
