@@ -177,6 +177,8 @@ pub struct StateFile {
     /// Held until the run ends (dropped: released; the kernel releases it
     /// when the process dies).
     _lock: File,
+    /// The lock on the state file itself (when it existed).
+    _own: Option<File>,
 }
 
 impl StateFile {
@@ -221,9 +223,26 @@ impl StateFile {
         // Who holds it, for the message a second run prints.
         let _ = lock.set_len(0);
         let _ = writeln!(lock, "pid {}", std::process::id());
+        // The state file itself too, when it exists: a tool that locks it
+        // (`flock FILE ...`, e.g. a backup) keeps ctverify out, and sees
+        // a run in progress.
+        let own = match File::open(path) {
+            Ok(f) => match f.try_lock() {
+                Ok(()) => Some(f),
+                Err(TryLockError::WouldBlock) => bail!(
+                    "--state {}: the state file is locked by another process; not running while it is",
+                    path.display()
+                ),
+                Err(TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("--state {}: cannot lock it", path.display()))
+                }
+            },
+            Err(_) => None,
+        };
         Ok(StateFile {
             path: path.to_path_buf(),
             _lock: lock,
+            _own: own,
         })
     }
 

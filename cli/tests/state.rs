@@ -467,6 +467,13 @@ fn state_file_is_locked_versioned_and_scoped() {
     assert_eq!(code(&locked), 2);
     assert!(stderr(&locked).contains("lock"), "{}", stderr(&locked));
     drop(lock);
+    // A lock on the state file itself (`flock FILE ...`) keeps it out too.
+    let held = std::fs::File::open(&state).unwrap();
+    held.try_lock().unwrap();
+    let locked = run(&dir, &["--state", s]);
+    assert_eq!(code(&locked), 2);
+    assert!(stderr(&locked).contains("locked"), "{}", stderr(&locked));
+    drop(held);
 
     let refused = |bytes: &[u8], extra: &[&str], what: &str| {
         std::fs::write(&state, bytes).unwrap();
