@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (at %d s)\n' "$*" "$SECONDS"; }
 
 step "toolchain: wasm32 target"
 if ! rustup target list --installed | grep -x wasm32-unknown-unknown >/dev/null; then
@@ -95,5 +95,6 @@ step "tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked 2>&1 | tee "$log"
+printf '\nelapsed: %d s\n' "$SECONDS"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ {p += $4; f += $6} END {printf "\ntests: %d passed, %d failed\n", p, f; exit (f > 0)}' "$log"
