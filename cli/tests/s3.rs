@@ -766,4 +766,13 @@ fn scheduled_runs_read_only_new_hours_and_survive_kill() {
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["requested"]["start"], "2024-03-01T12:17:28Z");
     assert_eq!(report["summary"]["digests"]["total"], 12);
+
+    // Re-verification over S3: nothing new, 6 old hours checked again.
+    let (code, out, err) = ctverify(&args(&px, &["--end-time", "2024-03-02T00:17:28Z", "--recheck", "6"]));
+    assert_eq!(verdict(code, &out, &err), (0, "valid".into()), "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["rechecked"][0]["start"], "2024-03-01T00:17:28Z", "{out}");
+    assert_eq!(report["rechecked"][0]["end"], "2024-03-01T06:17:28Z", "{out}");
+    assert_eq!(report["summary"]["digests"]["total"], 6);
+    assert_eq!(report["summary"]["logs"]["valid"], 48);
 }
