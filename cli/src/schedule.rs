@@ -27,8 +27,9 @@ pub struct Session {
     recheck_hours: u32,
 }
 
-/// The scope of `args` (what a state file is about).
-fn scope_of(args: &ValidateArgs) -> Scope {
+/// The scope of `args` (what a state file is about); the prefix as the
+/// options normalized it.
+fn scope_of(args: &ValidateArgs, config: &Config) -> Scope {
     let sorted = |v: &[String]| {
         let mut v = v.to_vec();
         v.sort();
@@ -38,11 +39,7 @@ fn scope_of(args: &ValidateArgs) -> Scope {
     Scope {
         trail_arn: args.trail_arn.clone(),
         bucket: args.s3_bucket.clone(),
-        prefix: args
-            .s3_prefix
-            .as_deref()
-            .map(|p| p.trim_end_matches('/').to_string())
-            .filter(|p| !p.is_empty()),
+        prefix: config.options.prefix.clone().filter(|p| !p.is_empty()),
         regions: sorted(&args.region),
         accounts: sorted(&args.account_id),
     }
@@ -55,17 +52,13 @@ impl Session {
     /// starts where it began; a chain first seen now starts at
     /// `--start-time`, or where the state's chains resume.
     pub fn open(args: &ValidateArgs, config: &mut Config) -> Result<Option<Session>> {
+        // clap makes --state-reset and --recheck require --state; main
+        // refuses --state with --compat and export.
         let Some(path) = &args.state else {
-            if args.state_reset || args.recheck > 0 {
-                bail!("--state-reset and --recheck need --state FILE");
-            }
             return Ok(None);
         };
-        if args.compat {
-            bail!("--state does not apply with --compat (aws-cli keeps no state)");
-        }
         let file = StateFile::lock(path)?;
-        let scope = scope_of(args);
+        let scope = scope_of(args, config);
         let opts = &mut config.options;
         let loaded = if args.state_reset { None } else { file.load()? };
         let state = match loaded {

@@ -356,7 +356,7 @@ impl Analysis {
             candidates: vec![],
             held_at: None,
         };
-        track.hold(Timestamp::from_unix(i64::MIN / 4));
+        track.hold(EVERYTHING.start);
         self.tracks.push(track);
     }
 
@@ -541,7 +541,7 @@ impl Analysis {
                 _ => {}
             }
         }
-        let before_everything = Timestamp::from_unix(i64::MIN / 4);
+        let before_everything = EVERYTHING.start;
         for f in findings {
             let holds = matches!(f.class, Class::Violation | Class::Unverifiable)
                 && !(allow_gaps && f.kind == Kind::CoverageGap);
