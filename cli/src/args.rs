@@ -122,6 +122,31 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub jobs: u16,
 
+    /// S3 mode: how long one attempt of a request waits for its answer (a
+    /// GET's headers; a whole listing page or API answer), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 20, env = "CTVERIFY_S3_ATTEMPT_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub s3_attempt_timeout: u64,
+
+    /// S3 mode: how long one object, listing page or API call may take over
+    /// all its attempts and backoff, in seconds (an object also gets its
+    /// listed size at --s3-min-rate). Past it: read_error (a listing: exit 2).
+    #[arg(long, value_name = "SECS", default_value_t = 60, env = "CTVERIFY_S3_DEADLINE",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub s3_deadline: u64,
+
+    /// S3 mode: the slowest body accepted, in bytes per second averaged
+    /// after its first 5 s; a slower body is fetched again.
+    #[arg(long, value_name = "BYTES", default_value_t = 8192, env = "CTVERIFY_S3_MIN_RATE",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub s3_min_rate: u64,
+
+    /// S3 mode: backoff before the first retry of a request, in
+    /// milliseconds (it doubles, with jitter, up to 20 times this).
+    #[arg(long, value_name = "MS", default_value_t = 1000, env = "CTVERIFY_S3_BACKOFF_MS",
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub s3_backoff_ms: u64,
+
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,

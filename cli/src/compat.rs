@@ -253,6 +253,7 @@ pub fn run(args: &ValidateArgs, now: Timestamp) -> u8 {
                     profile: args.profile.clone(),
                     endpoint_url: args.endpoint_url.clone(),
                     region: region_flag.clone(),
+                    limits: crate::config::limits(args),
                 }));
                 Some((rt, aws))
             }

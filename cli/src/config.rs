@@ -36,6 +36,8 @@ pub struct S3Settings {
     pub endpoint_url: Option<String>,
     /// `--jobs`: requests in flight.
     pub jobs: usize,
+    /// `--s3-attempt-timeout`, `--s3-deadline`, `--s3-min-rate`, `--s3-backoff-ms`.
+    pub limits: crate::s3::limits::Limits,
 }
 
 /// A resolved `validate` run.
@@ -47,6 +49,18 @@ pub struct Config {
     pub keyring: Option<Keyring>,
     /// Core options.
     pub options: Options,
+}
+
+/// The S3 bounds the flags give (`--s3-attempt-timeout`, `--s3-deadline`,
+/// `--s3-min-rate`, `--s3-backoff-ms`), for strict and `--compat` runs alike.
+pub fn limits(args: &ValidateArgs) -> crate::s3::limits::Limits {
+    use std::time::Duration;
+    crate::s3::limits::Limits {
+        attempt_timeout: Duration::from_secs(args.s3_attempt_timeout),
+        deadline: Duration::from_secs(args.s3_deadline),
+        min_rate: args.s3_min_rate,
+        backoff: Duration::from_millis(args.s3_backoff_ms),
+    }
 }
 
 /// Resolves the flags of a strict-mode run. Errors are usage errors (exit 2).
@@ -73,6 +87,7 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
                 profile: args.profile.clone(),
                 endpoint_url: args.endpoint_url.clone(),
                 jobs: usize::from(args.jobs),
+                limits: limits(args),
             })
         }
     };

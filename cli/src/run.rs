@@ -71,6 +71,16 @@ impl Counter {
     }
 }
 
+/// The keys of a finished listing plan; a plan that stopped is a
+/// could-not-run error that says how to narrow it.
+pub fn listed(listing: Listing) -> Result<Vec<String>> {
+    listing.into_keys().map_err(|e| {
+        anyhow::anyhow!(
+            "{e}: give --s3-prefix P (the folder that holds AWSLogs/; --s3-prefix '' when it is at the top)"
+        )
+    })
+}
+
 /// Runs strict validation of `config`.
 pub fn run(config: &Config, local: &std::path::Path, keyring: &Keyring) -> Result<Outcome> {
     let store = LocalStore::open(local)?;
@@ -80,7 +90,7 @@ pub fn run(config: &Config, local: &std::path::Path, keyring: &Keyring) -> Resul
         listing.accept(&req, resp);
     }
     let mut driver = Driver::new(config.options.clone(), keyring.clone())?;
-    let to_load = driver.plan(listing.into_keys());
+    let to_load = driver.plan(listed(listing)?);
     let mut sink = ProgressSink::new(to_load.len() as u64);
     let counter = Counter::default();
     load_digests(&store, &to_load, &mut driver, &mut sink, &counter)?;

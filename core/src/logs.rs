@@ -193,6 +193,16 @@ pub enum LogJudgement {
     },
 }
 
+impl LogJudgement {
+    /// A finding of tampering (`log_malformed` or `log_modified`): a front
+    /// end must be sure the bytes it hashed are the object's own before it
+    /// hands such a result over (a transport checksum, or a second read
+    /// that gives the same result).
+    pub fn is_violation(&self) -> bool {
+        matches!(self, LogJudgement::Malformed(_) | LogJudgement::Modified { .. })
+    }
+}
+
 impl HashedLog {
     /// Strict mode: any framing problem is `Malformed`, checked before the hash.
     pub fn judge(&self, expected: &[u8; 32]) -> LogJudgement {

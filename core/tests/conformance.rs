@@ -55,7 +55,7 @@ impl MemoryStore {
             listing.accept(&req, resp);
         }
         assert!(listing.is_done());
-        listing.into_keys()
+        listing.into_keys().expect("listing complete")
     }
 
     /// The object at `key`: keys that could escape a copy are never read;
@@ -303,7 +303,7 @@ fn listing_plan_lists_only_the_selected_day_folders() {
         requests.push(req.clone());
         listing.accept(&req, resp);
     }
-    let found = listing.into_keys();
+    let found = listing.into_keys().expect("listing complete");
 
     let days = ["2024/02/29", "2024/03/01", "2024/03/02", "2024/03/03", "2024/03/04"];
     let mut want = BTreeSet::new();

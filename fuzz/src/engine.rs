@@ -49,7 +49,7 @@ pub fn verify_in_memory(objects: &BTreeMap<String, Vec<u8>>, keyring: &Keyring, 
         let resp = list(objects, &req);
         listing.accept(&req, resp);
     }
-    for key in driver.plan(listing.into_keys()) {
+    for key in driver.plan(listing.into_keys()?) {
         let object = objects.get(&key).cloned().ok_or(ReadFailure::NotFound);
         let metadata = objects
             .get(&format!("{key}{SIDECAR}"))

@@ -19,7 +19,27 @@ keep-alive http.client connection per client connection (handler thread), and:
 Fault kinds: 503 (S3 SlowDown), 403 (AccessDenied), 500 (InternalError),
 reset (read the request, then close the socket with a TCP RST, no response),
 truncate (forward, send the headers with the full Content-Length and about half
-of the body, then RST; falls back to reset for bodies of 0 or 1 byte).
+of the body, then RST; falls back to reset for bodies of 0 or 1 byte), and the
+hostile or broken server's:
+
+* cut-fin: like truncate, but the connection is closed cleanly (FIN);
+* corrupt: the whole body of an object (not a listing: S3 sends no checksum
+  of those) with one byte changed, every header kept (S3's x-amz-checksum-*
+  too, so a client that checks it sees the damage);
+* stall: no answer at all (the request is read, then nothing for
+  --stall-seconds); stall-body: the headers and half the body, then nothing;
+* trickle: the body at --trickle-bps bytes per second;
+* 404-html: a 404 with an HTML page (a middlebox); 404-bucket: S3's
+  NoSuchBucket (a misrouted request); neither is NoSuchKey;
+* endless: the headers without Content-Length, then a body that never ends;
+* for ListObjectsV2 only (other requests pass): list-no-token (IsTruncated
+  true, no NextContinuationToken), list-same-token (the next token is the
+  request's own), list-cycle (tokens A, B, A, ...), list-cut (the XML cut in
+  half, Content-Length consistent), list-count (the last entry dropped, KeyCount
+  kept). The proxy's own tokens (ctv-…) stand for the request's real one.
+
+--fail-list-prefix REGEX applies --fail-always-kind to the ListObjectsV2
+requests whose prefix parameter matches.
 
   proxy.py --upstream http://127.0.0.1:PORT [--listen 127.0.0.1:0]
            [--port-file FILE] [--latency-ms N] [--fault-rate R]
@@ -44,7 +64,9 @@ import threading
 import time
 import urllib.parse
 
-FAULT_KINDS = ("503", "reset", "truncate", "403", "500")
+LIST_KINDS = ("list-no-token", "list-same-token", "list-cycle", "list-cut", "list-count")
+FAULT_KINDS = ("503", "reset", "truncate", "403", "500", "cut-fin", "corrupt", "stall", "stall-body",
+               "trickle", "404-html", "404-bucket", "endless") + LIST_KINDS
 S3_ERRORS = {
     "503": (503, "SlowDown", "Please reduce your request rate."),
     "403": (403, "AccessDenied", "Access Denied"),
@@ -156,6 +178,8 @@ class Proxy(http.server.ThreadingHTTPServer):
         self.args = args
         self.faults = [k.strip() for k in args.faults.split(",") if k.strip()]
         self.fail_always = re.compile(args.fail_always) if args.fail_always else None
+        self.fail_list = re.compile(args.fail_list_prefix) if args.fail_list_prefix else None
+        self.fake_tokens = {}  # the proxy's continuation tokens -> the real one (or None)
         self.keys = PublicKeys(args.public_keys)
         self.lock = threading.Lock()
         self.seen = set()
@@ -179,9 +203,11 @@ class Proxy(http.server.ThreadingHTTPServer):
             with self.lock:
                 self.log_file.write(f"{time.time():.3f} {method} {path} {outcome}\n")
 
-    def pick_fault(self, method, target, path):
+    def pick_fault(self, method, target, path, query):
         """The fault kind for an S3 request, or None to forward it untouched."""
         if self.fail_always and self.fail_always.search(path):
+            return self.args.fail_always_kind
+        if self.fail_list and "list-type" in query and self.fail_list.search(query.get("prefix", "")):
             return self.args.fail_always_kind
         if self.args.fault_rate <= 0 or not self.faults:
             return None
@@ -285,17 +311,89 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if target.endswith("GetTrailStatus") and srv.args.latest_digest_delivery is not None:
             return self.trail_status()
         fault = None
+        query = dict(urllib.parse.parse_qsl(split.query, keep_blank_values=True))
+        is_list = self.command == "GET" and query.get("list-type") == "2"
+        if is_list and query.get("continuation-token", "").startswith("ctv-"):
+            # One of this proxy's tokens: ask upstream with the real one.
+            with srv.lock:
+                real = srv.fake_tokens.get(query["continuation-token"])
+            query.pop("continuation-token")
+            if real is not None:
+                query["continuation-token"] = real
+            self.path = split.path + "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote)
+            query["continuation-token"] = query.get("continuation-token") or None
         if "cloudtrail" not in target.lower() and not split.path.startswith("/moto-api/"):
-            fault = srv.pick_fault(self.command, self.path, path)
-        if fault in S3_ERRORS:
+            fault = srv.pick_fault(self.command, self.path, path, query)
+        if (fault in LIST_KINDS and not is_list) or (fault == "corrupt" and is_list):
+            fault = None
+        if fault is not None:
             srv.count("faults", fault)
+        if fault in S3_ERRORS:
             srv.log(self.command, self.path, f"fault {fault}")
             return self.send_s3_error(fault)
         if fault == "reset":
-            srv.count("faults", "reset")
             srv.log(self.command, self.path, "fault reset")
             return self.abort()
-        self.forward(body, truncate=fault == "truncate")
+        if fault == "stall":
+            srv.log(self.command, self.path, "fault stall")
+            time.sleep(srv.args.stall_seconds)
+            return self.abort()
+        if fault == "404-html":
+            srv.log(self.command, self.path, "fault 404-html")
+            return self.send_bytes(404, [("Content-Type", "text/html")],
+                                   b"<html><body><h1>404 Not Found</h1>nginx</body></html>")
+        if fault == "404-bucket":
+            srv.log(self.command, self.path, "fault 404-bucket")
+            body = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code>'
+                    b"<Message>The specified bucket does not exist</Message></Error>")
+            return self.send_bytes(404, [("Content-Type", "application/xml")], body)
+        if fault in LIST_KINDS:
+            return self.list_fault(fault, body, query)
+        self.forward(body, fault=fault)
+
+    def list_fault(self, fault, body, query):
+        """Forwards a ListObjectsV2 request and answers a lying page."""
+        srv = self.server
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP
+                   and k.lower() != "content-length"]
+        try:
+            resp = self.upstream.request(self.command, self.path, headers, body)
+            xml = resp.read()
+        except (OSError, http.client.HTTPException):
+            self.upstream.close()
+            return self.abort()
+        text = xml.decode("utf-8")
+        own = query.get("continuation-token")
+        def fake(name):
+            with srv.lock:
+                srv.fake_tokens[name] = own
+            return name
+        def truncated(next_token):
+            t = re.sub(r"<IsTruncated>\w+</IsTruncated>", "<IsTruncated>true</IsTruncated>", text)
+            t = re.sub(r"<NextContinuationToken>[^<]*</NextContinuationToken>", "", t)
+            if next_token is not None:
+                t = t.replace("</ListBucketResult>",
+                              f"<NextContinuationToken>{next_token}</NextContinuationToken></ListBucketResult>")
+            return t
+        if fault == "list-no-token":
+            text = truncated(None)
+        elif fault == "list-same-token":
+            text = truncated(own if own and not own.startswith("ctv-") else fake("ctv-same"))
+        elif fault == "list-cycle":
+            text = truncated(fake("ctv-B") if self.headers_token_is("ctv-A") else fake("ctv-A"))
+        elif fault == "list-count":
+            entries = list(re.finditer(r"<Contents>.*?</Contents>|<CommonPrefixes>.*?</CommonPrefixes>", text))
+            if entries:
+                last = entries[-1]
+                text = text[:last.start()] + text[last.end():]
+        out = text.encode("utf-8")
+        if fault == "list-cut":
+            out = out[:len(out) // 2]
+        srv.log(self.command, self.path, f"{resp.status} fault {fault}")
+        self.send_bytes(resp.status, [("Content-Type", "application/xml")], out)
+
+    def headers_token_is(self, token):
+        return f"continuation-token={token}" in self.requestline
 
     do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = handle_request
 
@@ -320,8 +418,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_bytes(200, [("Content-Type", "application/x-amz-json-1.1"),
                               ("x-amzn-RequestId", "ctv-proxy")], json.dumps(out).encode())
 
-    def forward(self, body, truncate):
+    def forward(self, body, fault=None):
         srv = self.server
+        truncate = fault in ("truncate", "cut-fin", "stall-body")
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP
                    and k.lower() != "content-length"]
         if body or self.command in ("POST", "PUT", "PATCH"):
@@ -337,7 +436,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if truncate and not (has_body and length and int(length) > 1):
             resp.close()
             self.upstream.close()
-            srv.count("faults", "reset")
             srv.log(self.command, self.path, f"{resp.status} fault reset (truncate)")
             return self.abort()
 
@@ -345,6 +443,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for name, value in resp.getheaders():
             if name.lower() not in HOP_BY_HOP and name.lower() not in ("date", "server"):
                 self.send_header(name, value)
+        if fault == "endless" and has_body:
+            return self.endless(resp)
         chunked = has_body and length is None and self.request_version >= "HTTP/1.1"
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
@@ -358,12 +458,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         budget = int(length) // 2 if truncate else None
         sent = 0
+        corrupt_at = int(length) // 2 if fault == "corrupt" and length and int(length) > 0 else None
         try:
             while budget is None or sent < budget:
                 data = resp.read(CHUNK if budget is None else min(CHUNK, budget - sent))
                 if not data:
                     break
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+                if corrupt_at is not None and sent <= corrupt_at < sent + len(data):
+                    i = corrupt_at - sent
+                    data = data[:i] + bytes([data[i] ^ 0x20]) + data[i + 1:]
+                if fault == "trickle":
+                    for i in range(0, len(data), 4):
+                        self.wfile.write(data[i:i + 4])
+                        self.wfile.flush()
+                        time.sleep(4 / srv.args.trickle_bps)
+                else:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
                 sent += len(data)
         except (OSError, http.client.HTTPException):
             self.upstream.close()  # upstream failed mid-body: client sees a reset
@@ -373,12 +483,45 @@ class Handler(http.server.BaseHTTPRequestHandler):
         srv.count("bytes_out", n=sent)
         if truncate:
             self.upstream.close()  # the rest of the body is unread
-            srv.count("faults", "truncate")
-            srv.log(self.command, self.path, f"{resp.status} fault truncate {sent}/{length}")
+            srv.log(self.command, self.path, f"{resp.status} fault {fault} {sent}/{length}")
+            if fault == "stall-body":
+                self.wfile.flush()
+                time.sleep(srv.args.stall_seconds)
+            if fault == "cut-fin":
+                self.wfile.flush()
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                return
             return self.abort()
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
         srv.log(self.command, self.path, resp.status)
+
+
+    def endless(self, resp):
+        """The upstream's status and headers without Content-Length, then a
+        body that never ends (the upstream's, then filler)."""
+        srv = self.server
+        self.send_response(resp.status, resp.reason)
+        for name, value in resp.getheaders():
+            if name.lower() not in HOP_BY_HOP and name.lower() not in ("date", "server", "content-length"):
+                self.send_header(name, value)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        first = resp.read()
+        self.upstream.close()
+        filler = b"<Contents><Key>zzzz</Key></Contents>" * 1800
+        srv.log(self.command, self.path, f"{resp.status} fault endless")
+        try:
+            data = first
+            while True:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                data = filler
+        except OSError:
+            self.close_connection = True
 
 
 def main():
@@ -392,6 +535,9 @@ def main():
     p.add_argument("--seed", default="0")
     p.add_argument("--fail-always", metavar="REGEX")
     p.add_argument("--fail-always-kind", choices=FAULT_KINDS, default="503")
+    p.add_argument("--fail-list-prefix", metavar="REGEX")
+    p.add_argument("--stall-seconds", type=float, default=3600)
+    p.add_argument("--trickle-bps", type=float, default=4)
     p.add_argument("--public-keys", metavar="FILE")
     p.add_argument("--keys-page-size", type=int, default=1)
     p.add_argument("--log", metavar="FILE")

@@ -151,7 +151,7 @@ impl Verifier {
             listing.accept(&req, resp);
         }
         let mut driver = Driver::new(self.options.clone(), self.keyring.clone()).map_err(err)?;
-        let to_load = driver.plan(listing.into_keys());
+        let to_load = driver.plan(listing.into_keys().map_err(err)?);
         self.driver = Some(driver);
         Ok(to_load)
     }

@@ -3,6 +3,8 @@
 //! addressing), retries with backoff, and the bucket's own region
 //! (discovered with `HeadBucket`, never assumed).
 
+use super::body::Buffered;
+use super::limits::{Limits, API_ANSWER_CAP};
 use anyhow::Result;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -23,6 +25,8 @@ pub struct Connection {
     /// Region of the CloudTrail calls (and of the first S3 call): the
     /// trail's home region, else the configured one.
     pub region: Option<String>,
+    /// Timeouts, deadlines and backoff.
+    pub limits: Limits,
 }
 
 /// The loaded SDK configuration and the clients built from it.
@@ -31,6 +35,7 @@ pub struct Aws {
     sdk: SdkConfig,
     configured: Option<String>,
     endpoint_url: Option<String>,
+    limits: Limits,
 }
 
 impl Aws {
@@ -38,12 +43,24 @@ impl Aws {
     /// identity, IMDS). The region falls back to `us-east-1` when neither
     /// the ARN nor the configuration names one (S3 tells the bucket's own).
     pub async fn connect(conn: &Connection) -> Aws {
+        let limits = conn.limits;
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(MAX_ATTEMPTS)
+                    .with_initial_backoff(limits.backoff)
+                    .with_max_backoff(limits.backoff * 20),
+            )
             .timeout_config(
+                // An attempt waits at most `attempt_timeout` for its answer
+                // (a GET's headers, a whole listing page); all attempts of
+                // one call end within the deadline. Bodies read as streams
+                // are paced in `store`.
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(10))
-                    .read_timeout(Duration::from_secs(60))
+                    .connect_timeout(limits.attempt_timeout.min(Duration::from_secs(10)))
+                    .read_timeout(limits.attempt_timeout)
+                    .operation_attempt_timeout(limits.attempt_timeout)
+                    .operation_timeout(limits.deadline)
                     .build(),
             );
         if let Some(p) = &conn.profile {
@@ -61,7 +78,13 @@ impl Aws {
             sdk,
             configured,
             endpoint_url: conn.endpoint_url.clone(),
+            limits,
         }
+    }
+
+    /// The run's timeouts, deadlines and backoff.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// The region given or configured (`None`: none was, `us-east-1` is used).
@@ -106,29 +129,50 @@ impl Aws {
         if let Some(u) = &self.endpoint_url {
             b = b.endpoint_url(u);
         }
+        // Every CloudTrail answer is read whole by the SDK: capped.
+        b = b.interceptor(Buffered {
+            cap: API_ANSWER_CAP,
+            closing: None,
+        });
         aws_sdk_cloudtrail::Client::from_conf(b.build())
     }
 
     /// The region `bucket` lives in: `HeadBucket` answers it in
     /// `x-amz-bucket-region`, also on the redirect or 403 a client in the
-    /// wrong region gets. Errors (no such bucket, no credentials) stop the run.
+    /// wrong region gets. Asked up to three times (a proxy's 404 or a
+    /// misrouted request may pass); errors then stop the run.
     pub async fn bucket_region(&self, bucket: &str) -> Result<String> {
         let client = self.s3(None);
-        match client.head_bucket().bucket(bucket).send().await {
-            Ok(out) => Ok(out.bucket_region().map_or_else(|| self.region(), str::to_string)),
-            Err(e) => {
-                let told = e
-                    .raw_response()
-                    .and_then(|r| r.headers().get("x-amz-bucket-region"))
-                    .map(str::to_string);
-                match told {
-                    Some(r) => Ok(r),
-                    None => Err(anyhow::anyhow!(
-                        "HeadBucket s3://{bucket} failed: {}",
-                        aws_sdk_s3::error::DisplayErrorContext(e)
-                    )),
+        let mut last = String::new();
+        for attempt in 0..3u32 {
+            if attempt > 0 {
+                tokio::time::sleep(self.limits.retry_pause(attempt)).await;
+            }
+            let capped = Buffered {
+                cap: API_ANSWER_CAP,
+                closing: None,
+            };
+            match client
+                .head_bucket()
+                .bucket(bucket)
+                .customize()
+                .interceptor(capped)
+                .send()
+                .await
+            {
+                Ok(out) => return Ok(out.bucket_region().map_or_else(|| self.region(), str::to_string)),
+                Err(e) => {
+                    let told = e
+                        .raw_response()
+                        .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                        .map(str::to_string);
+                    if let Some(r) = told {
+                        return Ok(r);
+                    }
+                    last = aws_sdk_s3::error::DisplayErrorContext(e).to_string();
                 }
             }
         }
+        Err(anyhow::anyhow!("HeadBucket s3://{bucket} failed: {last}"))
     }
 }

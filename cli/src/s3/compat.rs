@@ -9,7 +9,9 @@
 //! organization trail is read off the trail bucket's `AWSLogs/o-…/` folder
 //! (the id that delivered there), a documented difference from aws-cli.
 
+use super::body::Buffered;
 use super::client::Aws;
+use super::limits::API_ANSWER_CAP;
 use super::store::{Fault, S3Store};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use ctverify_core::compat::{self, ApiPublicKey, AwsError, CompatSource, SavedKey, StreamedLog, TrailInfo};
@@ -65,7 +67,7 @@ impl S3Source {
             return s.clone();
         }
         let region = self.rt.block_on(self.aws.bucket_region(bucket)).ok();
-        let store = S3Store::new(self.aws.s3(region.as_deref()), bucket, self.jobs);
+        let store = S3Store::new(self.aws.s3(region.as_deref()), bucket, self.jobs, self.aws.limits());
         self.stores.insert(bucket.to_string(), store.clone());
         store
     }
@@ -103,8 +105,9 @@ fn fault_error(f: Fault) -> AwsError {
 }
 
 async fn fetch_digest(store: S3Store, key: String) -> DigestObject {
-    let (bytes, meta) = store.read_small(&key, MAX_DIGEST_OBJECT).await.map_err(fault_error)?;
-    let map = match meta {
+    let got = store.read_small(&key, MAX_DIGEST_OBJECT).await.map_err(fault_error)?;
+    let bytes = got.bytes;
+    let map = match got.metadata {
         Metadata::Present(m) => m,
         _ => BTreeMap::new(),
     };
@@ -115,7 +118,7 @@ async fn fetch_log(store: S3Store, key: String) -> Result<StreamedLog, AwsError>
     // aws-cli inflates whatever it gets: no ratio limit, only the old
     // 16 GiB ceiling (as the local compat source).
     let budget = LogBudget::size_only(16 * 1024 * 1024 * 1024);
-    match store.hash_log(&key, Some(budget), None).await {
+    match store.hash_log(&key, Some(budget), None, None).await {
         Ok(Some(h)) => Ok(StreamedLog::from_hashed(&h)),
         Ok(None) => Err(fault_error(Fault::Other("not hashed".into()))),
         Err(f) => Err(fault_error(f)),
@@ -176,39 +179,39 @@ impl CompatSource for S3Source {
         let client = self.aws.s3(None);
         let out = self
             .rt
-            .block_on(client.get_bucket_location().bucket(bucket).send())
+            .block_on(
+                client
+                    .get_bucket_location()
+                    .bucket(bucket)
+                    .customize()
+                    .interceptor(Buffered {
+                        cap: API_ANSWER_CAP,
+                        closing: None,
+                    })
+                    .send(),
+            )
             .map_err(|e| aws_error("GetBucketLocation", e))?;
         let region = out
             .location_constraint()
             .map(|c| c.as_str().to_string())
             .filter(|r| !r.is_empty())
             .unwrap_or_else(|| "us-east-1".into());
-        let store = S3Store::new(self.aws.s3(Some(&region)), bucket, self.jobs);
+        let store = S3Store::new(self.aws.s3(Some(&region)), bucket, self.jobs, self.aws.limits());
         self.stores.insert(bucket.to_string(), store);
         Ok(())
     }
 
     fn list(&mut self, bucket: &str, prefix: &str, marker: &str) -> Result<Vec<String>, AwsError> {
-        let client = self.store(bucket).client().clone();
-        self.rt.block_on(async {
-            let mut keys = Vec::new();
-            let mut token: Option<String> = None;
-            loop {
-                let mut call = client.list_objects_v2().bucket(bucket).prefix(prefix);
-                if !marker.is_empty() {
-                    call = call.start_after(marker);
-                }
-                if let Some(t) = &token {
-                    call = call.continuation_token(t);
-                }
-                let page = call.send().await.map_err(|e| aws_error("ListObjects", e))?;
-                keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
-                match page.next_continuation_token() {
-                    Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
-                    _ => return Ok(keys),
-                }
-            }
-        })
+        let store = self.store(bucket);
+        let after = (!marker.is_empty()).then_some(marker);
+        match self.rt.block_on(store.list_all(prefix, false, after)) {
+            Ok(listed) => Ok(listed.keys),
+            Err(e) => Err(AwsError {
+                code: e.code,
+                message: e.message,
+                operation: "ListObjects".into(),
+            }),
+        }
     }
 
     fn digests_ahead(&mut self, _bucket: &str, keys: &[String]) {

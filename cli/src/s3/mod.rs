@@ -3,9 +3,11 @@
 //! log bodies stream through the core's hasher on the blocking pool, and
 //! faults that outlast the retries are `read_error`, never tampering.
 
+pub mod body;
 pub mod client;
 pub mod compat;
 pub mod export;
+pub mod limits;
 pub mod store;
 pub mod strict;
 pub mod trail;

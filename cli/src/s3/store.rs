@@ -1,27 +1,50 @@
 //! Reading the bucket: scoped listings, digests with their user metadata,
 //! and logs streamed through the core's hasher as their bytes arrive.
 //!
-//! Faults: the SDK retries throttling, 5xx and connection errors with
-//! backoff; a body cut short (connection dropped mid-object, fewer bytes
-//! than `Content-Length`) is fetched again here. What still fails is a
-//! [`ReadFailure::Other`] — `read_error`, never tampering. Only S3's
-//! `NoSuchKey` (404) is [`ReadFailure::NotFound`]: a 403 may also hide a
-//! missing key (without `s3:ListBucket`) and stays a read error.
+//! Faults (README "Faults"): the SDK retries throttling, 5xx, timeouts and
+//! connection errors with backoff; every request has an attempt timeout,
+//! every object and listing page a deadline, every body a minimum rate
+//! ([`Limits`]). A body is always read to its end, so that its
+//! Content-Length and S3's checksum (requested with checksum mode) are
+//! checked before anything is judged; a body cut short, slow or failing its
+//! checksum is fetched again. A result that would be tampering is handed
+//! over only when a checksum vouched for the bytes or a second read gave
+//! the same result. What still fails is a [`Fault::Other`] — `read_error`,
+//! never tampering. Only S3's `NoSuchKey` is [`Fault::NotFound`]: any other
+//! 404 (`NoSuchBucket`, a proxy's page) and a 403 (which may also hide a
+//! missing key without `s3:ListBucket`) stay read errors.
+//!
+//! A listing is complete or an error: every page must parse completely
+//! (closing tag), agree with its `KeyCount`, stay under its prefix and
+//! after the previous page, and a truncated page must carry a fresh
+//! continuation token; a page that does not is requested again, then the
+//! listing fails.
 
+use super::body::{Buffered, Paced};
 use super::export::{Exporter, Partial};
+use super::limits::{Limits, LIST_PAGE_CAP};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
+use aws_sdk_s3::types::ChecksumMode;
 use ctverify_core::logs::{HashedLog, LogBudget, LogHasher};
 use ctverify_core::verify::{ListRequest, ListResponse, Metadata, ReadFailure};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 
-/// Whole-object attempts when a body is cut short (each GET is itself
-/// retried by the SDK).
+/// Whole-object attempts (each GET is itself retried by the SDK) when a
+/// body is cut short, slow, fails its checksum, or must be confirmed.
 const BODY_ATTEMPTS: u32 = 4;
+/// Requests of one listing page that is incomplete or inconsistent.
+const PAGE_ATTEMPTS: u32 = 4;
+/// Times a listing starts over when a page contradicts an earlier one.
+const LIST_RESTARTS: u32 = 2;
+/// Truncated pages in a row without a single entry: past it the server's
+/// pagination is taken to be lying.
+const MAX_EMPTY_PAGES: u32 = 16;
 /// Chunks of one log waiting for its hashing thread (back-pressure).
 const CHUNKS_AHEAD: usize = 8;
 /// Logs up to this size are read whole, then hashed in one hand-over to
@@ -45,27 +68,72 @@ pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
     permits: Arc<Semaphore>,
+    limits: Limits,
     /// Request counters.
     pub counters: Arc<Counters>,
-    /// Object sizes seen in listings (resumable export).
+    /// Object sizes seen in listings (resumable export, deadlines).
     sizes: Arc<std::sync::Mutex<BTreeMap<String, i64>>>,
+}
+
+/// A small object read whole.
+#[derive(Debug)]
+pub struct SmallObject {
+    /// Its bytes (at most the cap asked for, plus one when larger).
+    pub bytes: Vec<u8>,
+    /// Its user metadata.
+    pub metadata: Metadata,
+    /// S3 sent a checksum of the object and the bytes matched it.
+    pub vouched: bool,
+}
+
+/// Why a listing failed: S3's error code (`RequestError` for transport
+/// faults and incomplete or inconsistent answers) and message.
+#[derive(Debug, Clone)]
+pub struct ListFailure {
+    /// S3's error code, or `RequestError`.
+    pub code: String,
+    /// What happened.
+    pub message: String,
+    /// The page contradicts an earlier one (a token seen before, entries
+    /// not after the previous page): the listing starts over.
+    restart: bool,
+}
+
+impl ListFailure {
+    fn request(message: impl Into<String>) -> ListFailure {
+        ListFailure {
+            code: "RequestError".into(),
+            message: message.into(),
+            restart: false,
+        }
+    }
+}
+
+impl std::fmt::Display for ListFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// What one whole-object attempt came to.
+enum Attempt<T> {
+    /// The body arrived whole and consistent: the result.
+    Done(T),
+    /// Try again (the body broke, was slow, or needs a second read).
+    Again(String),
 }
 
 impl S3Store {
     /// A store over `bucket` (its client must be in the bucket's region).
-    pub fn new(client: aws_sdk_s3::Client, bucket: &str, jobs: usize) -> S3Store {
+    pub fn new(client: aws_sdk_s3::Client, bucket: &str, jobs: usize, limits: Limits) -> S3Store {
         S3Store {
             client,
             bucket: bucket.to_string(),
             permits: Arc::new(Semaphore::new(jobs.max(1))),
+            limits,
             counters: Arc::new(Counters::default()),
             sizes: Arc::default(),
         }
-    }
-
-    /// The S3 client (in the bucket's region).
-    pub fn client(&self) -> &aws_sdk_s3::Client {
-        &self.client
     }
 
     /// The bucket name.
@@ -82,29 +150,67 @@ impl S3Store {
     /// still fails after retries stops the run: what the bucket holds is
     /// then unknown, and nothing may be called missing or valid.
     pub async fn list(&self, req: &ListRequest) -> anyhow::Result<ListResponse> {
+        self.list_all(&req.prefix, req.delimiter, req.start_after.as_deref())
+            .await
+            .map_err(|e| anyhow::anyhow!("listing s3://{}/{} failed: {e}", self.bucket, req.prefix))
+    }
+
+    /// Every page of `ListObjectsV2` under `prefix` (see the module docs
+    /// for what makes a page acceptable). A page that contradicts an
+    /// earlier one makes the listing start over (an earlier page may have
+    /// been the lie), at most [`LIST_RESTARTS`] times.
+    pub async fn list_all(
+        &self,
+        prefix: &str,
+        delimiter: bool,
+        start_after: Option<&str>,
+    ) -> Result<ListResponse, ListFailure> {
+        let mut n = 0;
+        loop {
+            match self.list_once(prefix, delimiter, start_after).await {
+                Err(e) if e.restart && n < LIST_RESTARTS => n += 1,
+                Err(mut e) if e.restart => {
+                    e.message = format!("{} (the listing was started over {LIST_RESTARTS} times)", e.message);
+                    return Err(e);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn list_once(
+        &self,
+        prefix: &str,
+        delimiter: bool,
+        start_after: Option<&str>,
+    ) -> Result<ListResponse, ListFailure> {
         let mut resp = ListResponse::default();
         let mut token: Option<String> = None;
+        let mut tokens = HashSet::new();
+        // Every entry must sort after this one (S3 lists in key order).
+        let mut floor: Option<String> = start_after.map(str::to_string);
+        let mut empty = 0;
         loop {
-            let _permit = self.permits.acquire().await?;
-            let mut call = self.client.list_objects_v2().bucket(&self.bucket).prefix(&req.prefix);
-            if req.delimiter {
-                call = call.delimiter("/");
-            }
-            if let Some(after) = &req.start_after {
-                call = call.start_after(after);
-            }
-            if let Some(t) = &token {
-                call = call.continuation_token(t);
-            }
-            self.counters.lists.fetch_add(1, Ordering::Relaxed);
-            let page = call.send().await.map_err(|e| {
-                anyhow::anyhow!(
-                    "listing s3://{}/{} failed: {}",
-                    self.bucket,
-                    req.prefix,
-                    DisplayErrorContext(e)
+            let page = self
+                .page(
+                    prefix,
+                    delimiter,
+                    start_after,
+                    token.as_deref(),
+                    floor.as_deref(),
+                    &tokens,
                 )
-            })?;
+                .await?;
+            let keys: Vec<String> = page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string))
+                .collect();
+            let prefixes: Vec<String> = page
+                .common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_string))
+                .collect();
             if let Ok(mut sizes) = self.sizes.lock() {
                 for o in page.contents() {
                     if let (Some(k), Some(s)) = (o.key(), o.size()) {
@@ -112,180 +218,398 @@ impl S3Store {
                     }
                 }
             }
-            resp.keys
-                .extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
-            resp.prefixes.extend(
-                page.common_prefixes()
-                    .iter()
-                    .filter_map(|p| p.prefix().map(str::to_string)),
-            );
-            match page.next_continuation_token() {
-                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
-                _ => break,
+            if keys.is_empty() && prefixes.is_empty() {
+                empty += 1;
+            } else {
+                empty = 0;
             }
+            floor = keys.iter().chain(&prefixes).max().cloned().or(floor);
+            resp.keys.extend(keys);
+            resp.prefixes.extend(prefixes);
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            if empty > MAX_EMPTY_PAGES {
+                return Err(ListFailure::request(format!(
+                    "{MAX_EMPTY_PAGES} truncated pages in a row listed nothing (pagination that never ends)"
+                )));
+            }
+            let next = page.next_continuation_token().unwrap_or_default().to_string();
+            tokens.insert(next.clone());
+            token = Some(next);
         }
+        resp.keys.sort();
+        resp.prefixes.sort();
         Ok(resp)
     }
 
-    /// `GetObject` with the SDK's retries; errors classified.
+    /// One page, requested again (within the deadline) until it is
+    /// complete and consistent.
+    async fn page(
+        &self,
+        prefix: &str,
+        delimiter: bool,
+        start_after: Option<&str>,
+        token: Option<&str>,
+        floor: Option<&str>,
+        tokens: &HashSet<String>,
+    ) -> Result<ListObjectsV2Output, ListFailure> {
+        let limits = self.limits;
+        let work = async {
+            let mut last = ListFailure::request("no attempt");
+            for attempt in 0..PAGE_ATTEMPTS {
+                if attempt > 0 {
+                    tokio::time::sleep(limits.retry_pause(attempt)).await;
+                }
+                let _permit = self
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|_| ListFailure::request("shutting down"))?;
+                let mut call = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix);
+                if delimiter {
+                    call = call.delimiter("/");
+                }
+                if let Some(after) = start_after {
+                    call = call.start_after(after);
+                }
+                if let Some(t) = token {
+                    call = call.continuation_token(t);
+                }
+                self.counters.lists.fetch_add(1, Ordering::Relaxed);
+                let sent = call
+                    .customize()
+                    .interceptor(Buffered {
+                        cap: LIST_PAGE_CAP,
+                        closing: Some("</ListBucketResult>"),
+                    })
+                    .send()
+                    .await;
+                match sent {
+                    Ok(page) => match page_problem(&page, prefix, floor, tokens) {
+                        None => return Ok(page),
+                        Some((why, false)) => last = ListFailure::request(why),
+                        Some((why, true)) => {
+                            return Err(ListFailure {
+                                restart: true,
+                                ..ListFailure::request(why)
+                            })
+                        }
+                    },
+                    Err(e) => {
+                        let failure = match e.code() {
+                            Some(code) => ListFailure {
+                                code: code.to_string(),
+                                message: e.message().unwrap_or_default().to_string(),
+                                restart: false,
+                            },
+                            None => ListFailure::request(DisplayErrorContext(&e).to_string()),
+                        };
+                        last = failure;
+                    }
+                }
+            }
+            Err(ListFailure {
+                message: format!("{} (after {PAGE_ATTEMPTS} requests of the page)", last.message),
+                ..last
+            })
+        };
+        tokio::time::timeout(limits.deadline, work).await.unwrap_or_else(|_| {
+            Err(ListFailure::request(format!(
+                "no complete page within {} s",
+                limits.deadline.as_secs()
+            )))
+        })
+    }
+
+    /// `GetObject` (checksum mode on, the SDK's retries); errors classified.
     async fn get(&self, key: &str) -> Result<GetObjectOutput, Fault> {
         self.counters.gets.fetch_add(1, Ordering::Relaxed);
         self.client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await
             .map_err(Fault::of)
     }
 
-    /// Reads a small object whole (a digest: at most `cap` bytes are kept,
-    /// one more tells the parser it is too large) and its user metadata.
-    pub async fn read_small(&self, key: &str, cap: u64) -> Result<(Vec<u8>, Metadata), Fault> {
+    /// Runs whole-object attempts of `key` (one request permit, at most
+    /// [`BODY_ATTEMPTS`], within the object's deadline). Every fault but
+    /// `NoSuchKey` is tried again: a 403 or a 404 from a proxy may pass.
+    async fn attempts<T, F, Fut>(&self, key: &str, mut attempt: F) -> Result<T, Fault>
+    where
+        F: FnMut(GetObjectOutput) -> Fut,
+        Fut: Future<Output = Result<Attempt<T>, Fault>>,
+    {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|_| Fault::Other("shutting down".into()))?;
-        let mut last = String::new();
-        for attempt in 0..BODY_ATTEMPTS {
-            if attempt > 0 {
-                backoff(attempt).await;
+        let deadline = self.limits.object_deadline(self.listed_size(key));
+        let last = std::sync::Mutex::new(None::<Fault>);
+        let note = |f: Fault| {
+            if let Ok(mut l) = last.lock() {
+                *l = Some(f);
             }
-            let out = self.get(key).await?;
-            let metadata = metadata_of(&out);
-            let expected = out.content_length();
-            let mut body = out.body;
-            let mut bytes = Vec::new();
-            let mut received: i64 = 0;
-            let cut = loop {
-                match body.next().await {
-                    Some(Ok(chunk)) => {
-                        received += chunk.len() as i64;
-                        self.counters.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                        let room = (cap + 1).saturating_sub(bytes.len() as u64) as usize;
-                        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                        if bytes.len() as u64 > cap {
-                            break None; // too large: the parser says so
-                        }
-                    }
-                    Some(Err(e)) => break Some(e.to_string()),
-                    None => break expected.filter(|&n| n != received).map(|n| short(n, received)),
+        };
+        let work = async {
+            for n in 0..BODY_ATTEMPTS {
+                if n > 0 {
+                    tokio::time::sleep(self.limits.retry_pause(n)).await;
                 }
-            };
-            match cut {
-                None => return Ok((bytes, metadata)),
-                Some(why) => last = why,
+                let step = match self.get(key).await {
+                    Ok(out) => attempt(out).await,
+                    Err(f) => Err(f),
+                };
+                match step {
+                    Ok(Attempt::Done(t)) => return Ok(t),
+                    Ok(Attempt::Again(why)) => note(Fault::Other(why)),
+                    Err(Fault::NotFound) => return Err(Fault::NotFound),
+                    Err(f) => note(f),
+                }
             }
+            Err(Fault::Other("attempts used up".into()))
+        };
+        let outcome = tokio::time::timeout(deadline, work).await;
+        let last = last.lock().ok().and_then(|mut l| l.take());
+        match outcome {
+            Ok(Ok(t)) => Ok(t),
+            Ok(Err(Fault::NotFound)) => Err(Fault::NotFound),
+            Ok(Err(_)) | Err(_) => Err(match (outcome.is_err(), last) {
+                (false, Some(f @ Fault::Service { .. })) => f,
+                (false, Some(Fault::Other(why))) => Fault::Other(format!(
+                    "no whole, consistent body after {BODY_ATTEMPTS} attempts ({why})"
+                )),
+                (_, last) => Fault::Other(format!(
+                    "no whole, consistent body within {} s{}",
+                    deadline.as_secs(),
+                    match last {
+                        Some(Fault::Service { code, message }) => format!(" ({code}: {message})"),
+                        Some(Fault::Other(why)) => format!(" ({why})"),
+                        _ => String::new(),
+                    }
+                )),
+            }),
         }
-        Err(Fault::Other(cut_short(&last)))
     }
 
-    /// Streams a log through gunzip + SHA-256 on a blocking thread as its
-    /// bytes arrive (at most [`CHUNKS_AHEAD`] chunks wait); with `export`,
-    /// the bytes also go to a temporary file that becomes the object's
-    /// file once the whole body arrived.
+    /// Reads a small object whole (a digest: at most `cap` bytes are kept,
+    /// one more tells the parser it is too large) and its user metadata.
+    /// The body is read to its end unless S3 says it is larger than `cap`.
+    pub async fn read_small(&self, key: &str, cap: u64) -> Result<SmallObject, Fault> {
+        let counters = self.counters.clone();
+        let min_rate = self.limits.min_rate;
+        self.attempts(key, |out| {
+            let counters = counters.clone();
+            async move {
+                let metadata = metadata_of(&out);
+                let vouched = checksummed(&out);
+                let length = out.content_length();
+                let declared_large = length.is_some_and(|n| n as u64 > cap);
+                let mut body = Paced::new(out.body, min_rate);
+                let mut bytes = Vec::new();
+                loop {
+                    match body.next().await {
+                        Ok(Some(chunk)) => {
+                            counters.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                            let room = (cap + 1).saturating_sub(bytes.len() as u64) as usize;
+                            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                            if bytes.len() as u64 > cap {
+                                if declared_large {
+                                    // S3 says it is larger than any digest:
+                                    // the parser says so; the rest is not needed.
+                                    return Ok(Attempt::Done(SmallObject {
+                                        bytes,
+                                        metadata,
+                                        vouched,
+                                    }));
+                                }
+                                return Ok(Attempt::Again(format!(
+                                    "body larger than {cap} bytes but its Content-Length says {length:?}"
+                                )));
+                            }
+                        }
+                        Ok(None) => match length {
+                            Some(n) if n != body.received() as i64 => {
+                                return Ok(Attempt::Again(short(n, body.received() as i64)))
+                            }
+                            _ => {
+                                return Ok(Attempt::Done(SmallObject {
+                                    bytes,
+                                    metadata,
+                                    vouched,
+                                }))
+                            }
+                        },
+                        Err(why) => return Ok(Attempt::Again(why)),
+                    }
+                }
+            }
+        })
+        .await
+    }
+
+    /// Reads a small object whole, and when its bytes are not vouched for
+    /// by a checksum and `judged_bad` says they would be a finding of
+    /// tampering, reads it again: the result stands only when two reads
+    /// give the same bytes.
+    pub async fn read_small_confirmed(
+        &self,
+        key: &str,
+        cap: u64,
+        judged_bad: impl Fn(&[u8]) -> bool,
+    ) -> Result<SmallObject, Fault> {
+        let mut previous: Option<Vec<u8>> = None;
+        for _ in 0..BODY_ATTEMPTS {
+            let got = self.read_small(key, cap).await?;
+            if got.vouched || previous.as_deref() == Some(&got.bytes[..]) || !judged_bad(&got.bytes) {
+                return Ok(got);
+            }
+            previous = Some(got.bytes);
+        }
+        Err(Fault::Other(format!(
+            "{BODY_ATTEMPTS} reads without a checksum gave different bytes that do not parse"
+        )))
+    }
+
+    /// Streams a log through gunzip + SHA-256 (with `budget`; without one
+    /// it is only copied) as its bytes arrive, reading every body to its
+    /// end. With `expected`, a result that would be tampering stands only
+    /// when S3's checksum vouched for the bytes or a second read gives the
+    /// same result. With `export`, the bytes also go to a temporary file
+    /// that becomes the object's file once the whole body arrived.
     pub async fn hash_log(
         &self,
         key: &str,
         budget: Option<LogBudget>,
+        expected: Option<[u8; 32]>,
         export: Option<&Exporter>,
     ) -> Result<Option<HashedLog>, Fault> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Fault::Other("shutting down".into()))?;
-        let mut last = String::new();
-        for attempt in 0..BODY_ATTEMPTS {
-            if attempt > 0 {
-                backoff(attempt).await;
-            }
-            let out = self.get(key).await?;
-            let expected = out.content_length();
-            if let (None, Some(budget), Some(n)) = (export, budget, expected.filter(|&n| n <= SMALL_BODY)) {
+        // A result that would be tampering, read once without a checksum.
+        let unconfirmed = std::sync::Mutex::new(None::<Option<HashedLog>>);
+        let unconfirmed = &unconfirmed;
+        let min_rate = self.limits.min_rate;
+        let counters = &self.counters;
+        let listed = self.listed_size(key);
+        self.attempts(key, |out| async move {
+            let vouched = checksummed(&out);
+            let length = out.content_length();
+            let body = Paced::new(out.body, min_rate);
+            let small = length.filter(|&n| (0..=SMALL_BODY).contains(&n));
+            let (hashed, partial) = match (export, budget, small) {
                 // A small log: one hand-over to the blocking pool, not one
                 // per chunk (most CloudTrail logs are a few KB).
-                match read_all(out.body, n, &self.counters).await {
+                (None, Some(budget), Some(n)) => match read_all(body, n, counters).await {
                     Ok(bytes) => {
-                        return tokio::task::spawn_blocking(move || {
+                        let hashed = tokio::task::spawn_blocking(move || {
                             let mut h = LogHasher::with_budget(budget);
                             h.update(&bytes);
-                            Some(h.finish())
+                            h.finish()
                         })
                         .await
-                        .map_err(|e| Fault::Other(format!("hashing thread failed: {e}")));
+                        .map_err(|e| Fault::Other(format!("hashing thread failed: {e}")))?;
+                        (Some(hashed), None)
                     }
-                    Err(why) => {
-                        last = why;
-                        continue;
+                    Err(why) => return Ok(Attempt::Again(why)),
+                },
+                _ => {
+                    let partial = match export {
+                        Some(x) => Some(x.partial(key).map_err(|e| Fault::Other(format!("export: {e:#}")))?),
+                        None => None,
+                    };
+                    match stream(body, length, listed, budget, partial, counters).await? {
+                        Ok(done) => done,
+                        Err(why) => return Ok(Attempt::Again(why)),
                     }
                 }
-            }
-            let partial = match export {
-                Some(x) => Some(x.partial(key).map_err(|e| Fault::Other(format!("export: {e:#}")))?),
-                None => None,
             };
-            let (tx, rx) = mpsc::channel::<bytes::Bytes>(CHUNKS_AHEAD);
-            let worker = tokio::task::spawn_blocking(move || consume(rx, budget, partial));
-            let mut body = out.body;
-            let mut received: i64 = 0;
-            let mut cut = None;
-            loop {
-                match body.next().await {
-                    Some(Ok(chunk)) => {
-                        received += chunk.len() as i64;
-                        self.counters.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                        if tx.send(chunk).await.is_err() {
-                            break; // the hasher stopped (gzip error): the rest is not needed
-                        }
-                    }
-                    Some(Err(e)) => {
-                        cut = Some(e.to_string());
-                        break;
-                    }
-                    None => {
-                        cut = expected.filter(|&n| n != received).map(|n| short(n, received));
-                        break;
-                    }
+            let tampered = match (&hashed, &expected) {
+                (Some(h), Some(e)) => h.judge(e).is_violation(),
+                _ => false,
+            };
+            if tampered && !vouched {
+                let mut previous = unconfirmed.lock().map_err(|_| Fault::Other("lock poisoned".into()))?;
+                if previous.as_ref() != Some(&hashed) {
+                    // Not vouched for by a checksum: judged only when a
+                    // second read gives the same result.
+                    *previous = Some(hashed);
+                    return Ok(Attempt::Again("a read without a checksum gave a damaged log".into()));
                 }
             }
-            drop(tx);
-            let (hashed, partial) = worker
-                .await
-                .map_err(|e| Fault::Other(format!("hashing thread failed: {e}")))?;
-            match cut {
-                None => {
-                    if let Some(p) = partial {
-                        p.commit().map_err(|e| Fault::Other(format!("export: {e:#}")))?;
-                    }
-                    return Ok(hashed);
-                }
-                Some(why) => last = why,
+            if let Some(p) = partial {
+                p.commit().map_err(|e| Fault::Other(format!("export: {e:#}")))?;
             }
-        }
-        Err(Fault::Other(cut_short(&last)))
+            Ok(Attempt::Done(hashed))
+        })
+        .await
     }
 }
 
-/// Reads a body of `expected` bytes whole (at most [`SMALL_BODY`]).
-async fn read_all(
-    mut body: aws_sdk_s3::primitives::ByteStream,
-    expected: i64,
+/// Feeds a body to the hasher and the export file on a blocking thread and
+/// reads it to its end whatever the hasher thinks of it (the transport
+/// checks run at the end). `Ok(Err(why))`: the transfer failed.
+async fn stream(
+    mut body: Paced,
+    length: Option<i64>,
+    listed: Option<i64>,
+    budget: Option<LogBudget>,
+    partial: Option<Partial>,
     counters: &Counters,
-) -> Result<Vec<u8>, String> {
+) -> Result<Result<(Option<HashedLog>, Option<Partial>), String>, Fault> {
+    let (tx, rx) = mpsc::channel::<bytes::Bytes>(CHUNKS_AHEAD);
+    let worker = tokio::task::spawn_blocking(move || consume(rx, budget, partial));
+    let mut tx = Some(tx);
+    let cut = loop {
+        match body.next().await {
+            Ok(Some(chunk)) => {
+                counters.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                // Without a Content-Length (which the transport enforces),
+                // a body longer than the listing said is not the object.
+                if let (None, Some(max)) = (length, listed) {
+                    if body.received() > u64::try_from(max).unwrap_or(0) {
+                        break Some(format!("body longer than the {max} bytes listed"));
+                    }
+                }
+                if let Some(t) = &tx {
+                    if t.send(chunk).await.is_err() {
+                        tx = None; // the hasher is done (a gzip error): drain the rest
+                    }
+                }
+            }
+            Ok(None) => {
+                break length
+                    .filter(|&n| n != body.received() as i64)
+                    .map(|n| short(n, body.received() as i64))
+            }
+            Err(why) => break Some(why),
+        }
+    };
+    drop(tx);
+    let (hashed, partial) = worker
+        .await
+        .map_err(|e| Fault::Other(format!("hashing thread failed: {e}")))?;
+    Ok(match cut {
+        None => Ok((hashed, partial)),
+        Some(why) => Err(why),
+    })
+}
+
+/// Reads a body of `expected` bytes whole (at most [`SMALL_BODY`]).
+async fn read_all(mut body: Paced, expected: i64, counters: &Counters) -> Result<Vec<u8>, String> {
     let limit = usize::try_from(expected).unwrap_or(0);
     let mut bytes = Vec::with_capacity(limit);
     loop {
-        match body.next().await {
-            Some(Ok(chunk)) => {
+        match body.next().await? {
+            Some(chunk) => {
                 counters.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 if bytes.len() + chunk.len() > limit {
                     return Err(format!("body longer than its Content-Length {expected}"));
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            Some(Err(e)) => return Err(e.to_string()),
             None if bytes.len() as i64 == expected => return Ok(bytes),
             None => return Err(short(expected, bytes.len() as i64)),
         }
@@ -320,12 +644,88 @@ fn short(expected: i64, received: i64) -> String {
     format!("body cut short: {received} of {expected} bytes")
 }
 
-fn cut_short(why: &str) -> String {
-    format!("body incomplete after {BODY_ATTEMPTS} attempts ({why})")
+/// S3 sent a whole-object checksum with the answer (checksum mode), which
+/// the SDK checks once the body has been read to its end. A multipart
+/// object's part-level checksum (`…-N`) is not checked by the SDK and does
+/// not count.
+fn checksummed(out: &GetObjectOutput) -> bool {
+    [
+        out.checksum_crc32(),
+        out.checksum_crc32_c(),
+        out.checksum_crc64_nvme(),
+        out.checksum_sha1(),
+        out.checksum_sha256(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|c| !is_part_level(c))
 }
 
-async fn backoff(attempt: u32) {
-    tokio::time::sleep(Duration::from_millis(100 << attempt.min(6))).await;
+/// `BASE64-N`: a checksum of checksums of N parts.
+fn is_part_level(checksum: &str) -> bool {
+    checksum
+        .rsplit_once('-')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// What makes a listing page unacceptable, if anything, and whether it
+/// contradicts an earlier page (`true`: entries not after the previous
+/// page, a continuation token seen before) rather than being cut or
+/// inconsistent in itself (`KeyCount`, entries outside the prefix or out
+/// of order, truncated without a token).
+fn page_problem(
+    page: &ListObjectsV2Output,
+    prefix: &str,
+    floor: Option<&str>,
+    tokens: &HashSet<String>,
+) -> Option<(String, bool)> {
+    let keys: Vec<&str> = page.contents().iter().map(|o| o.key().unwrap_or_default()).collect();
+    let prefixes: Vec<&str> = page
+        .common_prefixes()
+        .iter()
+        .map(|p| p.prefix().unwrap_or_default())
+        .collect();
+    let Some(truncated) = page.is_truncated() else {
+        return Some(("the page has no IsTruncated (an incomplete answer)".into(), false));
+    };
+    if let Some(count) = page.key_count() {
+        if usize::try_from(count).ok() != Some(keys.len() + prefixes.len()) {
+            return Some((
+                format!(
+                    "KeyCount {count} but {} keys and {} prefixes",
+                    keys.len(),
+                    prefixes.len()
+                ),
+                false,
+            ));
+        }
+    }
+    for list in [&keys, &prefixes] {
+        if list.windows(2).any(|w| w[0] >= w[1]) {
+            return Some(("entries out of key order".into(), false));
+        }
+        for entry in list.iter() {
+            if entry.is_empty() || !entry.starts_with(prefix) {
+                return Some((format!("entry {entry:?} outside the prefix {prefix:?}"), false));
+            }
+            if floor.is_some_and(|f| *entry <= f) {
+                return Some((format!("entry {entry:?} not after the previous page's {floor:?}"), true));
+            }
+        }
+    }
+    if truncated {
+        match page.next_continuation_token() {
+            None | Some("") => return Some(("IsTruncated without a NextContinuationToken".into(), false)),
+            Some(t) if tokens.contains(t) => {
+                return Some((
+                    "a continuation token seen before (pagination that never ends)".into(),
+                    true,
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 /// The user metadata of a GetObject answer (`None` or empty: absent).
@@ -341,7 +741,7 @@ fn metadata_of(out: &GetObjectOutput) -> Metadata {
 /// Why a GetObject failed (after the SDK's retries and ours).
 #[derive(Debug, Clone)]
 pub enum Fault {
-    /// `NoSuchKey` / 404: the object does not exist.
+    /// `NoSuchKey`: the object does not exist.
     NotFound,
     /// An S3 error answer other than "not found" (403 `AccessDenied`,
     /// 503 `SlowDown` after retries, ...).
@@ -356,10 +756,11 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// Classifies an SDK error: only `NoSuchKey` / 404 is "not found".
+    /// Classifies an SDK error: only S3's `NoSuchKey` is "not found"; a
+    /// 404 with another code (`NoSuchBucket`) or none (a proxy's page) is
+    /// not.
     fn of(e: SdkError<GetObjectError>) -> Fault {
-        let status = e.raw_response().map(|r| r.status().as_u16());
-        if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_))) || status == Some(404) {
+        if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_))) {
             return Fault::NotFound;
         }
         match e.code() {

@@ -42,6 +42,7 @@ pub async fn target(config: &Config, s3: &S3Settings) -> Result<Target> {
         profile: s3.profile.clone(),
         endpoint_url: s3.endpoint_url.clone(),
         region: home,
+        limits: s3.limits,
     })
     .await;
     let mut options = config.options.clone();
@@ -67,7 +68,7 @@ pub async fn target(config: &Config, s3: &S3Settings) -> Result<Target> {
     }
     let bucket = options.bucket.clone().unwrap_or_default();
     let region = aws.bucket_region(&bucket).await?;
-    let store = S3Store::new(aws.s3(Some(&region)), &bucket, s3.jobs);
+    let store = S3Store::new(aws.s3(Some(&region)), &bucket, s3.jobs, s3.limits);
     Ok(Target { aws, store, options })
 }
 
@@ -131,7 +132,7 @@ pub async fn run(config: &Config, s3: &S3Settings, export: Option<&Exporter>) ->
             if export.is_some() {
                 exported_logs.insert(j.object.key.clone());
             }
-            (j.id, j.object.key.clone(), j.vouched)
+            (j.id, j.object.key.clone(), (j.vouched, j.expected))
         })
         .collect();
     pump(
@@ -204,7 +205,7 @@ pub async fn list(store: &S3Store, options: &Options) -> Result<Vec<String>> {
             None => break,
         }
     }
-    Ok(listing.into_keys())
+    crate::run::listed(listing)
 }
 
 /// The delivery regions of the listed digests, and their keys from
@@ -265,7 +266,14 @@ async fn fetch_or_reuse(
             }
         }
     }
-    let (bytes, meta) = store.read_small(key, DIGEST_READ_CAP).await?;
+    // Bytes that do not parse are tampering only if S3 vouched for them
+    // (a checksum) or a second read gives the same bytes.
+    let got = store
+        .read_small_confirmed(key, DIGEST_READ_CAP, |b| {
+            ctverify_core::digest::Digest::parse_object(b).is_err()
+        })
+        .await?;
+    let (bytes, meta) = (got.bytes, got.metadata);
     if let Some(x) = export {
         let map = match &meta {
             Metadata::Present(m) => Some(m),
@@ -281,7 +289,7 @@ async fn fetch_or_reuse(
 async fn hash_log(
     store: &S3Store,
     key: &str,
-    vouched: bool,
+    (vouched, expected): (bool, [u8; 32]),
     budget: ctverify_core::logs::LogBudget,
     export: Option<&Exporter>,
 ) -> LogResult {
@@ -303,7 +311,7 @@ async fn hash_log(
     if budget.is_none() && export.is_none() {
         return LogResult::Skipped;
     }
-    match store.hash_log(key, budget, export).await {
+    match store.hash_log(key, budget, Some(expected), export).await {
         Ok(Some(h)) => LogResult::Hashed(h),
         Ok(None) => LogResult::Skipped,
         Err(f) => LogResult::Failed(f.read_failure(store.bucket(), key)),
@@ -338,7 +346,7 @@ async fn copy_objects(store: &S3Store, keys: Vec<String>, jobs: usize, export: &
                 if DigestKeyName::parse(&key).is_some() {
                     fetch_or_reuse(&store, &key, Some(&x)).await.map(|_| ())
                 } else {
-                    store.hash_log(&key, None, Some(&x)).await.map(|_| ())
+                    store.hash_log(&key, None, None, Some(&x)).await.map(|_| ())
                 }
                 .map_err(|f| (key, f))
             }

@@ -52,12 +52,16 @@ pub async fn latest_digest_delivery(aws: &Aws, arn: &str) -> Option<Timestamp> {
         .map(|t| Timestamp::from_unix(t.secs()))
 }
 
+/// ListPublicKeys pages at most (AWS has a handful of keys per region).
+const MAX_KEY_PAGES: usize = 1000;
+
 /// Every public key of `region` valid at some time in `[start, end]`
 /// (`ListPublicKeys`, every page).
 pub async fn public_keys(aws: &Aws, region: &str, start: Timestamp, end: Timestamp) -> Result<Vec<ListedKey>> {
     let client = aws.cloudtrail(Some(region));
     let mut keys = Vec::new();
     let mut token: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
     loop {
         let mut call = client
             .list_public_keys()
@@ -84,7 +88,13 @@ pub async fn public_keys(aws: &Aws, region: &str, start: Timestamp, end: Timesta
             });
         }
         match out.next_token() {
-            Some(t) if !t.is_empty() && token.as_deref() != Some(t) => token = Some(t.to_string()),
+            Some(t) if !t.is_empty() => {
+                // A token seen before: pagination that would never end.
+                if !seen.insert(t.to_string()) || seen.len() > MAX_KEY_PAGES {
+                    bail!("ListPublicKeys in {region} failed: its pagination does not end (token {t:?} again, or over {MAX_KEY_PAGES} pages)");
+                }
+                token = Some(t.to_string());
+            }
             _ => break,
         }
     }

@@ -64,6 +64,13 @@ impl ParsedDigest {
         ParsedDigest { key, state, metadata }
     }
 
+    /// True when the object was read but is not a well-formed digest (a
+    /// `digest_malformed` finding): a front end must be sure the bytes were
+    /// the object's own before it hands such a result over.
+    pub fn is_malformed(&self) -> bool {
+        matches!(self.state, State::Malformed(_))
+    }
+
     /// Its key.
     pub fn key(&self) -> &str {
         &self.key
@@ -167,6 +174,9 @@ pub enum RunError {
     /// The loaded digests list more log files than the run allows.
     #[error("the digests list more than {0} log files in total; narrow the range or raise --max-listed-logs")]
     TooManyListedLogs(usize),
+    /// The listing plan stopped before it was complete.
+    #[error(transparent)]
+    Listing(#[from] super::listing::ListingError),
 }
 
 /// A range that contains every digest (for chains checked only to learn

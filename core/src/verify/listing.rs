@@ -22,8 +22,28 @@ use crate::time::{Timestamp, HOUR};
 use std::collections::{BTreeSet, VecDeque};
 
 /// How deep (in `/` segments) a prefix before `AWSLogs/` is searched for
-/// when `--s3-prefix` is not given.
+/// when the prefix is not given.
 pub const MAX_PREFIX_DEPTH: usize = 32;
+/// How many folders prefix discovery lists at most (the bucket root
+/// included): a shared bucket with many other folders needs the prefix
+/// named instead of one request per folder.
+pub const MAX_DISCOVERY_FOLDERS: usize = 256;
+/// The longest trail key prefix CloudTrail accepts (`S3KeyPrefix`): a folder
+/// whose path is longer cannot be, or hold, a trail prefix and is not listed.
+pub const MAX_TRAIL_PREFIX_LEN: usize = 200;
+
+/// Why a listing plan could not be completed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ListingError {
+    /// Prefix discovery would list more than [`MAX_DISCOVERY_FOLDERS`]
+    /// folders.
+    #[error(
+        "the trail's key prefix was not found within {MAX_DISCOVERY_FOLDERS} folders of the bucket \
+         (searched {MAX_PREFIX_DEPTH} levels deep, folders of at most {MAX_TRAIL_PREFIX_LEN} characters); \
+         name the prefix before AWSLogs/ instead of searching the whole bucket"
+    )]
+    DiscoveryTooWide,
+}
 
 /// One listing to run: keys under `prefix`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,6 +121,9 @@ pub struct Listing {
     /// Region folders of digests (`…/CloudTrail-Digest/REGION/`) listed.
     digest_regions: Vec<String>,
     logs_planned: bool,
+    /// Folders listed (or queued) by prefix discovery.
+    discovery_folders: usize,
+    error: Option<ListingError>,
 }
 
 impl Listing {
@@ -114,11 +137,16 @@ impl Listing {
             keys: BTreeSet::new(),
             digest_regions: vec![],
             logs_planned: false,
+            discovery_folders: 0,
+            error: None,
         };
         match &opts.prefix {
             Some(p) if !p.is_empty() => l.push(format!("{p}/AWSLogs/"), true, Purpose::Accounts),
             Some(_) => l.push("AWSLogs/".to_string(), true, Purpose::Accounts),
-            None => l.push(String::new(), true, Purpose::Root(0)),
+            None => {
+                l.discovery_folders = 1;
+                l.push(String::new(), true, Purpose::Root(0));
+            }
         }
         l
     }
@@ -142,6 +170,9 @@ impl Listing {
     /// responses come back. `None` with requests still in flight means
     /// "wait for them"; `None` when [`is_done`](Self::is_done): finished.
     pub fn next_request(&mut self) -> Option<ListRequest> {
+        if self.error.is_some() {
+            return None;
+        }
         if self.queue.is_empty() && self.in_flight.is_empty() && !self.logs_planned {
             self.plan_logs();
         }
@@ -152,6 +183,9 @@ impl Listing {
 
     /// True when every listing has been run and answered.
     pub fn is_done(&mut self) -> bool {
+        if self.error.is_some() {
+            return true;
+        }
         if self.queue.is_empty() && self.in_flight.is_empty() && !self.logs_planned {
             self.plan_logs();
         }
@@ -167,9 +201,16 @@ impl Listing {
         match purpose {
             Purpose::Root(depth) => {
                 for p in resp.prefixes {
-                    if p.ends_with("AWSLogs/") && (p == "AWSLogs/" || p.ends_with("/AWSLogs/")) {
+                    if p == "AWSLogs/" || p.ends_with("/AWSLogs/") {
                         self.push(p, true, Purpose::Accounts);
-                    } else if depth + 1 < MAX_PREFIX_DEPTH {
+                    } else if depth + 1 < MAX_PREFIX_DEPTH && p.len() <= MAX_TRAIL_PREFIX_LEN + 1 {
+                        // `p` without its `/` is the shortest prefix whose
+                        // `AWSLogs/` folder could be inside it.
+                        if self.discovery_folders >= MAX_DISCOVERY_FOLDERS {
+                            self.fail(ListingError::DiscoveryTooWide);
+                            return;
+                        }
+                        self.discovery_folders += 1;
                         self.push(p, true, Purpose::Root(depth + 1));
                     }
                 }
@@ -202,6 +243,11 @@ impl Listing {
             }
             Purpose::Digests | Purpose::Logs => self.keys.extend(resp.keys),
         }
+    }
+
+    fn fail(&mut self, e: ListingError) {
+        self.error = Some(e);
+        self.queue.clear();
     }
 
     /// Account `name` may hold a selected chain.
@@ -265,9 +311,13 @@ impl Listing {
     }
 
     /// Every object key the listings found (digests and logs), sorted: the
-    /// input of [`super::Driver::plan`].
-    pub fn into_keys(self) -> Vec<String> {
-        self.keys.into_iter().collect()
+    /// input of [`super::Driver::plan`]; an error when the plan stopped
+    /// (nothing may then be judged from a partial listing).
+    pub fn into_keys(self) -> Result<Vec<String>, ListingError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.keys.into_iter().collect()),
+        }
     }
 }
 
@@ -311,5 +361,54 @@ mod tests {
         let r = req("a/", false, Some("a/b/2")).answer(keys);
         assert_eq!(r.keys, ["a/b/3", "a/c/4"]);
         assert!(r.prefixes.is_empty());
+    }
+
+    /// Runs the plan over `keys`: (the keys or the error, the prefixes listed).
+    fn discover(keys: &[String]) -> (Result<Vec<String>, ListingError>, Vec<String>) {
+        let mut sorted: Vec<&str> = keys.iter().map(String::as_str).collect();
+        sorted.sort();
+        let mut listing = Listing::new(&Options::new(Timestamp::from_unix(0)));
+        let mut listed = vec![];
+        while let Some(req) = listing.next_request() {
+            listed.push(req.prefix.clone());
+            let resp = req.answer(sorted.iter().copied());
+            listing.accept(&req, resp);
+        }
+        assert!(listing.is_done());
+        (listing.into_keys(), listed)
+    }
+
+    const DIGEST: &str = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01/\
+        111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20240301T001728Z.json.gz";
+
+    #[test]
+    fn discovery_finds_a_deep_prefix() {
+        let key = format!("a/b/c/d/e/f/g/h/i/j/{DIGEST}");
+        let (keys, _) = discover(&[key.clone(), "other/x".into()]);
+        assert_eq!(keys, Ok(vec![key]));
+    }
+
+    #[test]
+    fn discovery_is_bounded_in_width() {
+        let mut keys: Vec<String> = (0..MAX_DISCOVERY_FOLDERS)
+            .map(|i| format!("lake/p{i:04}/data"))
+            .collect();
+        keys.push(format!("logs/{DIGEST}"));
+        let (found, listed) = discover(&keys);
+        assert_eq!(found, Err(ListingError::DiscoveryTooWide));
+        assert!(listed.len() <= MAX_DISCOVERY_FOLDERS, "{} listings", listed.len());
+        // Just under the bound: found.
+        keys.drain(..10);
+        assert!(discover(&keys).0.is_ok_and(|k| k.len() == 1));
+    }
+
+    #[test]
+    fn discovery_never_lists_a_folder_too_long_for_a_prefix() {
+        let long = "x".repeat(MAX_TRAIL_PREFIX_LEN + 1);
+        let (found, listed) = discover(&[format!("{long}/{DIGEST}")]);
+        assert_eq!(found, Ok(vec![]));
+        assert_eq!(listed, vec![String::new()]);
+        let fits = "x".repeat(MAX_TRAIL_PREFIX_LEN);
+        assert_eq!(discover(&[format!("{fits}/{DIGEST}")]).0.map(|k| k.len()), Ok(1));
     }
 }
