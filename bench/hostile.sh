@@ -4,16 +4,21 @@
 # thousands of injected objects) must be judged in <= 60 s and <= 1 GiB RSS
 # on a 2-core machine, and never `valid`. Exits non-zero otherwise.
 #
-#   bash bench/hostile.sh [TOTAL_MB]
+#   bash bench/hostile.sh [TOTAL_MB]      (CTVERIFY_BIN: the binary to judge;
+#                                         default: a release build of it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mb=${1:-100}
 dir=${TMPDIR:-/tmp}/ctverify-hostile-$mb
-cargo build --quiet --release --locked -p ctverify
+bin=${CTVERIFY_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --quiet --release --locked -p ctverify
+  bin=target/release/ctverify
+fi
 python3 bench/hostile.py test-vectors/vectors/clean_chain_valid "$dir" "$mb"
 start=$(date +%s.%N)
 set +e
-/usr/bin/time -f "%M" -o "$dir.rss" target/release/ctverify validate --local "$dir/bucket" \
+/usr/bin/time -f "%M" -o "$dir.rss" "$bin" validate --local "$dir/bucket" \
   --public-keys "$dir/public-keys.json" --now 2026-01-01T00:00:00Z --format json >"$dir.json" 2>"$dir.err"
 code=$?
 set -e

@@ -24,11 +24,22 @@ pub enum Command {
     /// Validate CloudTrail log files and digest files (like `aws cloudtrail validate-logs`).
     Validate(ValidateArgs),
     /// Download a trail's digests (with their metadata), the logs they list
-    /// and the public keys into a local copy (SPEC §3 layout), verifying as
+    /// and the public keys into a local copy (the `--local` layout), verifying as
     /// it goes; verify it later with `validate --local DIR --public-keys
     /// DIR/public-keys.json`. Resumable: objects already there with the
     /// right size are not fetched again.
     Export(ExportArgs),
+    /// Print a shell completion script: `source <(ctverify completions bash)`,
+    /// or save it where the shell looks (bash-completion's
+    /// completions/ctverify, zsh's $fpath/_ctverify, fish's
+    /// completions/ctverify.fish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `ctverify man > ctverify.1; man -l ctverify.1`.
+    Man,
 }
 
 /// Flags of `ctverify export`: the S3 flags of `validate`, and `--out`.
@@ -49,7 +60,7 @@ pub struct ExportArgs {
 pub enum Format {
     /// One line per finding, then a summary.
     Text,
-    /// One JSON object (the report, SPEC §8).
+    /// One JSON object: the report (docs/usage.md; schema in docs/report.schema.json).
     Json,
 }
 
@@ -206,7 +217,7 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "N", default_value_t = 0, requires = "state")]
     pub recheck: u32,
 
-    /// Also write the JSON report (SPEC §8) to FILE, atomically, whatever
+    /// Also write the JSON report (as --format json) to FILE, atomically, whatever
     /// --format prints.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -38,7 +38,44 @@ fn main() -> ExitCode {
             }
             validate(&args.validate, Some(&args.out))
         }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ctverify", &mut script);
+            match std::io::stdout().write_all(&script) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.into()),
+            }
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            match man_page(Cli::command()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.into()),
+            }
+        }
     }
+}
+
+/// The manual page: `ctverify` with every subcommand's flags in one page.
+fn man_page(cmd: clap::Command) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_subcommands_section(&mut out)?;
+    for sub in cmd.get_subcommands().filter(|s| s.get_arguments().next().is_some()) {
+        let name = sub.get_name().to_string();
+        writeln!(out, ".SH \"{}\"", format!("ctverify {name}").to_uppercase())?;
+        let sub_man = clap_mangen::Man::new(sub.clone());
+        sub_man.render_synopsis_section(&mut out)?;
+        sub_man.render_options_section(&mut out)?;
+    }
+    man.render_extra_section(&mut out)?;
+    man.render_version_section(&mut out)?;
+    man.render_authors_section(&mut out)
 }
 
 /// `validate` (and `export`, which is a validation over S3 that also

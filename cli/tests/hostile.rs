@@ -1,6 +1,7 @@
 //! Hostile input and usage: the CLI never reads outside `--local DIR`, stays
 //! bounded on bombs, and uses exit code 2 for usage errors.
 
+mod schema;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -113,6 +114,7 @@ fn validate_json_with(dir: &Path, extra: &[&str]) -> (i32, Value) {
     let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
     let report =
         serde_json::from_slice(&stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&stderr)));
+    schema::check(&report);
     (status.code().unwrap(), report)
 }
 

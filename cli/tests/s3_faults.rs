@@ -1,5 +1,5 @@
 //! S3 mode against a hostile or broken endpoint (the fault proxy of
-//! `test-support/s3/proxy.py` in front of moto): README "Faults".
+//! `test-support/s3/proxy.py` in front of moto): docs/s3.md "Faults".
 //! For every class of fault, a clean trail stays `valid` when the fault is
 //! transient, and when it is permanent becomes `incomplete` with
 //! `read_error` on exactly the objects hit (a listing: exit 2 naming it),
@@ -7,7 +7,9 @@
 //! the timeouts through their documented environment variables, except
 //! `production_limits_bound_a_trickle`.
 
+mod generator;
 mod s3env;
+mod schema;
 
 use s3env::{credentials, moto, proxy, repo, stats, upload, Server};
 use serde_json::Value;
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 
 const BUCKET: &str = "ctv-bench-bucket";
 const NOW: &str = "2026-01-01T00:00:00Z";
-/// The shortened limits of these runs (README "Faults" documents them).
+/// The shortened limits of these runs (docs/s3.md "Faults" documents them).
 const SHORT: &[(&str, &str)] = &[
     ("CTVERIFY_S3_ATTEMPT_TIMEOUT", "2"),
     ("CTVERIFY_S3_DEADLINE", "8"),
@@ -33,8 +35,8 @@ fn trail() -> &'static Path {
     MADE.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("s3-faults-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let status = Command::new(env!("CARGO"))
-            .args(["run", "-q", "-p", "ctverify-test-vectors", "--", "bench-data", "--out"])
+        let status = generator::generator()
+            .args(["bench-data", "--out"])
             .arg(&dir)
             .args([
                 "--hours",
@@ -116,7 +118,10 @@ struct Run {
 
 impl Run {
     fn report(&self) -> Value {
-        serde_json::from_str(&self.out).unwrap_or_else(|e| panic!("no report ({e}): {}\n{}", self.out, self.err))
+        let report =
+            serde_json::from_str(&self.out).unwrap_or_else(|e| panic!("no report ({e}): {}\n{}", self.out, self.err));
+        schema::check(&report);
+        report
     }
 
     /// (kind, object) of the findings that are not notices.

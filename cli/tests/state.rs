@@ -6,6 +6,9 @@
 //! The chains come from the deterministic generator (`bench-data`), a
 //! 72-hour trail with every digest's metadata signature.
 
+mod generator;
+mod schema;
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -31,8 +34,8 @@ fn chain(seed: &str, name: &str) -> PathBuf {
             None => {
                 let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("state-{seed}-{}", std::process::id()));
                 let _ = std::fs::remove_dir_all(&dir);
-                let status = Command::new(env!("CARGO"))
-                    .args(["run", "-q", "-p", "ctverify-test-vectors", "--", "bench-data", "--out"])
+                let status = generator::generator()
+                    .args(["bench-data", "--out"])
                     .arg(&dir)
                     .args([
                         "--hours",
@@ -106,13 +109,15 @@ fn run(dir: &Path, extra: &[&str]) -> Output {
 }
 
 fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "no JSON report ({e}); exit {:?}; stderr: {}",
             out.status.code(),
             String::from_utf8_lossy(&out.stderr)
         )
-    })
+    });
+    schema::check(&report);
+    report
 }
 
 /// (kind, object key) of every finding.
@@ -532,6 +537,7 @@ fn report_and_metrics_files() {
     );
     assert_eq!(code(&out), 0);
     let written: Value = serde_json::from_slice(&std::fs::read(&report_file).unwrap()).unwrap();
+    schema::check(&written);
     assert_eq!(written, report(&out), "--report holds the JSON report");
     let text = std::fs::read_to_string(&metrics_file).unwrap();
     let lines = text.lines().map(|l| Ok(l.to_string()));

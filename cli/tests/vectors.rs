@@ -2,6 +2,7 @@
 //! (`test-vectors/vectors/*/expected.json`) and checks exit code, verdict
 //! and the complete multiset of findings.
 
+mod schema;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -107,6 +108,39 @@ fn findings_are_compared_as_multisets() {
     assert_eq!(multiset_diff(&s(&["x"]), &s(&[])), ["unexpected finding x"]);
 }
 
+/// The schema is not a formality: a report that breaks it is refused.
+#[test]
+fn the_schema_refuses_what_is_not_a_report() {
+    let dir = vectors()
+        .into_iter()
+        .find(|d| d.ends_with("log_modified_detected"))
+        .unwrap();
+    let exp = expected(&dir);
+    let (_, stdout, _) = run(&dir, &exp, "json");
+    let good: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(schema::errors(&good).is_empty());
+    let bad = |f: &dyn Fn(&mut Value)| {
+        let mut v = good.clone();
+        f(&mut v);
+        assert!(!schema::errors(&v).is_empty(), "accepted: {v:#}");
+    };
+    bad(&|v| v["verdict"] = "ok".into());
+    bad(&|v| v["schema"] = 2.into());
+    bad(&|v| {
+        for f in v["findings"].as_array_mut().unwrap() {
+            if f["kind"] == "log_modified" {
+                f["class"] = "notice".into();
+            }
+        }
+    });
+    bad(&|v| v["findings"][0]["kind"] = "log_tampered".into());
+    bad(&|v| v["requested"]["start"] = "2024-03-01 00:00".into());
+    bad(&|v| v["summary"]["logs"]["valid"] = (-1).into());
+    bad(&|v| {
+        v.as_object_mut().unwrap().remove("covered");
+    });
+}
+
 #[test]
 fn at_least_thirty_vectors() {
     assert!(vectors().len() >= 30, "only {} vectors", vectors().len());
@@ -120,7 +154,10 @@ fn every_vector_gives_the_expected_report() {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let (code, stdout, stderr) = run(&dir, &exp, "json");
         let report: Value = match serde_json::from_str(&stdout) {
-            Ok(v) => v,
+            Ok(v) => {
+                schema::check(&v);
+                v
+            }
             Err(e) => {
                 failures.push(format!("{name}: no JSON report ({e}); exit {code}; stderr: {stderr}"));
                 continue;

@@ -27,13 +27,13 @@
 //! 3. **The newest digest keeps its metadata signature.** Every other digest
 //!    is also vouched for by its successor's `previousDigestSignature`, so
 //!    removing its sidecar, making it unreadable, or dropping its
-//!    `signature` may stay `valid` (README: "ctverify does not need it
+//!    `signature` may stay `valid` (docs/usage.md: "ctverify does not need it
 //!    except for the newest digest"); the newest one has nothing else.
 //!
 //! Keys that differ only in empty segments (`/K`, `a//b`, `K/`) name one
 //! object for ctverify: a local copy cannot tell them apart (`aws s3 sync`
 //! writes them to one file), so `digest_moved` compares keys with runs of
-//! `/` collapsed (README, "Unsafe keys"). A digest found at such a variant of
+//! `/` collapsed (docs/verification.md, "Unsafe keys"). A digest found at such a variant of
 //! its key is in place by design, so a bucket holding a variant of an
 //! original key (or of its sidecar) is not judged by the oracle; it is still
 //! verified, for panics and the report checks below.
@@ -45,7 +45,7 @@
 //!
 //! The range is explicit on purpose: without it the range is the extent of
 //! the digests present, so deleting the newest digest and its logs is
-//! documented to stay `valid` (README, "Default range is per chain").
+//! documented to stay `valid` (docs/verification.md, "Default range is per chain").
 //!
 //! Also checked on every run: the counts add up, a `valid` report counts
 //! nothing invalid or unverified, and the JSON report parses.

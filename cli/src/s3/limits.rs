@@ -1,6 +1,6 @@
 //! Bounds on every S3 and CloudTrail request, so that a stuck or hostile
 //! server costs a bounded time per object and bounded memory per response
-//! (README "Faults"): an attempt timeout, an overall deadline per object or
+//! (docs/s3.md "Faults"): an attempt timeout, an overall deadline per object or
 //! listing page, a minimum transfer rate for every body, and size caps on
 //! the responses that are buffered whole.
 

@@ -1,7 +1,7 @@
 //! Reading the bucket: scoped listings, digests with their user metadata,
 //! and logs streamed through the core's hasher as their bytes arrive.
 //!
-//! Faults (README "Faults"): the SDK retries throttling, 5xx, timeouts and
+//! Faults (docs/s3.md "Faults"): the SDK retries throttling, 5xx, timeouts and
 //! connection errors with backoff; every request has an attempt timeout,
 //! every object and listing page a deadline, every body a minimum rate
 //! ([`Limits`]). A body is always read to its end, so that its

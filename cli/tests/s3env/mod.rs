@@ -157,7 +157,7 @@ pub fn credentials(cmd: &mut Command) -> &mut Command {
 }
 
 /// `ctverify ARGS` with the test credentials: (exit code, stdout, stderr).
-/// Retries back off 20 ms instead of 1 s (`CTVERIFY_S3_BACKOFF_MS`, README
+/// Retries back off 20 ms instead of 1 s (`CTVERIFY_S3_BACKOFF_MS`, docs/s3.md
 /// "Faults"): the production limits run in `s3_faults.rs`.
 pub fn ctverify(args: &[String]) -> (i32, String, String) {
     let started = Instant::now();
