@@ -57,18 +57,20 @@ step "format"
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
-step "build: every test and binary, profile ci (one build of each dependency graph)"
+step "build + clippy: every test and binary, profile ci (one build of each dependency graph; clippy lints the workspace crates as they compile)"
+# clippy-driver is rustc with clippy's lints: as the workspace wrapper it
+# lints our crates while the one build compiles them (what `cargo clippy`
+# does in check mode, without a second dependency graph). Kept for every
+# later cargo call, so none rebuilds: wasm/build.sh lints the wasm32 build.
+export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 cargo test --workspace --locked --profile ci --no-run
-
-step "clippy (native, every target; wasm32: core and the wasm crate)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo clippy --locked -p ctverify-core -p ctverify-wasm --target wasm32-unknown-unknown -- -D warnings
 if cargo tree --locked -p ctverify-wasm --target wasm32-unknown-unknown -e features -i ctverify-core | grep -q 'feature "compat"'; then
   echo "the wasm crate must not build the compat feature" >&2
   exit 1
 fi
 
-step "browser page: wasm32 release build + wasm-bindgen-cli (pinned, installed when missing)"
+step "browser page: wasm32 release build (linted) + wasm-bindgen-cli (pinned, installed when missing)"
 bash wasm/build.sh
 
 step "WASM: every vector through the module under Node, reports byte-identical to the CLI's"
@@ -101,7 +103,17 @@ fi
 step "tests (vectors reproducible, core, CLI, --compat against aws-cli, S3 against moto, shells, man page)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked --profile ci 2>&1 | tee "$log"
-printf '\ntotal: %d s\n' "$SECONDS"
-# One closing line for the whole run (cargo prints one per test binary).
-awk '/^test result:/ {p += $4; f += $6} END {printf "\ntests: %d passed, %d failed\n", p, f; exit (f > 0)}' "$log"
+if command -v cargo-nextest >/dev/null; then
+  # Every test in its own process, several at once across test binaries:
+  # the S3 fault tests mostly wait on timeouts.
+  cargo nextest run --workspace --locked --cargo-profile ci --test-threads 6 --no-fail-fast 2>&1 | tee "$log"
+  cargo test --workspace --locked --profile ci --doc 2>&1 | tee -a "$log"
+  printf '\ntotal: %d s\n' "$SECONDS"
+  grep -E '^ +Summary ' "$log" | tail -1
+  awk '/^test result:/ {f += $6} /^ +Summary .* [0-9]+ failed/ {f += 1} END {exit (f > 0)}' "$log"
+else
+  cargo test --workspace --locked --profile ci 2>&1 | tee "$log"
+  printf '\ntotal: %d s\n' "$SECONDS"
+  # One closing line for the whole run (cargo prints one per test binary).
+  awk '/^test result:/ {p += $4; f += $6} END {printf "\ntests: %d passed, %d failed\n", p, f; exit (f > 0)}' "$log"
+fi

@@ -52,6 +52,7 @@ impl LocalStore {
             prefix: String::new(),
             delimiter: false,
             start_after: None,
+            max_entries: None,
         };
         Ok(self.list_request(&all)?.keys)
     }

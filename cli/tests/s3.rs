@@ -9,7 +9,7 @@ mod generator;
 mod s3env;
 mod schema;
 
-use s3env::{ctverify, moto, proxy, repo, stats, upload, Server};
+use s3env::{ctverify, moto, proxy, regex_escape, repo, stats, upload, Server};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -221,12 +221,9 @@ const TRAIL_BUCKET: &str = "ctv-bench-bucket";
 fn trail() -> Trail {
     static MADE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     let dir = MADE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("s3-trail-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let status = generator::generator()
-            .args(["bench-data", "--out"])
-            .arg(&dir)
-            .args([
+        generator::bench_data(
+            "s3-trail",
+            &[
                 "--hours",
                 "24",
                 "--logs-per-digest",
@@ -234,13 +231,8 @@ fn trail() -> Trail {
                 "--realistic",
                 "--size-kb",
                 "2:40",
-            ])
-            .current_dir(repo())
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run the generator");
-        assert!(status.success());
-        dir
+            ],
+        )
     });
     Trail { dir: dir.clone() }
 }
@@ -401,18 +393,6 @@ fn permanent_faults_are_read_errors() {
         );
         assert!(out.contains("\"class\": \"unverifiable\""));
     }
-}
-
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '/' || c == '_' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
 }
 
 /// No `--public-keys`: `ListPublicKeys` for each delivery region, every

@@ -11,7 +11,7 @@ mod generator;
 mod s3env;
 mod schema;
 
-use s3env::{credentials, moto, proxy, repo, stats, upload, Server};
+use s3env::{credentials, moto, proxy, regex_escape, repo, stats, upload, Server};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,12 +33,9 @@ const SHORT_BOUND: Duration = Duration::from_secs(45);
 fn trail() -> &'static Path {
     static MADE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     MADE.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("s3-faults-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let status = generator::generator()
-            .args(["bench-data", "--out"])
-            .arg(&dir)
-            .args([
+        generator::bench_data(
+            "s3-faults",
+            &[
                 "--hours",
                 "6",
                 "--logs-per-digest",
@@ -46,13 +43,8 @@ fn trail() -> &'static Path {
                 "--realistic",
                 "--size-kb",
                 "2:600",
-            ])
-            .current_dir(repo())
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run the generator");
-        assert!(status.success());
-        dir
+            ],
+        )
     })
 }
 
@@ -143,6 +135,11 @@ impl Run {
 
 /// `ctverify validate` over the trail through `px` with `env` limits.
 fn validate(px: &Server, extra: &[&str], env: &[(&str, &str)]) -> Run {
+    run_over(px, &["validate"], extra, env)
+}
+
+/// `ctverify COMMAND` (`validate`, `export --out DIR`) over the trail.
+fn run_over(px: &Server, command: &[&str], extra: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ctverify"));
     credentials(&mut cmd);
     for v in [
@@ -154,8 +151,8 @@ fn validate(px: &Server, extra: &[&str], env: &[(&str, &str)]) -> Run {
         cmd.env_remove(v);
     }
     cmd.envs(env.iter().copied());
+    cmd.args(command);
     cmd.args([
-        "validate",
         "--start-time",
         "2024-03-01T00:17:28Z",
         "--end-time",
@@ -182,18 +179,6 @@ fn validate(px: &Server, extra: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-fn escape(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '/' || c == '_' {
-                c.to_string()
-            } else {
-                format!("\\{c}")
-            }
-        })
-        .collect()
-}
-
 /// Faults of single objects' answers, permanent: `incomplete`, `read_error`
 /// on exactly the three objects hit (plus the hour the unreadable digest
 /// leaves uncovered), never a violation, within the bound; transient (every
@@ -201,7 +186,10 @@ fn escape(s: &str) -> String {
 fn object_faults(kinds: &[&str]) {
     let server = bucket_server();
     let targets = targets();
-    let pattern = format!("({})$", targets.iter().map(|k| escape(k)).collect::<Vec<_>>().join("|"));
+    let pattern = format!(
+        "({})$",
+        targets.iter().map(|k| regex_escape(k)).collect::<Vec<_>>().join("|")
+    );
     // The kinds run side by side (each its own proxy): the stalls wait.
     let failures: Vec<String> = std::thread::scope(|scope| {
         let runs: Vec<_> = kinds
@@ -287,14 +275,57 @@ fn only_no_such_key_is_missing() {
     object_faults(&["404-html", "404-bucket"]);
 }
 
+/// Objects without a checksum (the proxy drops S3's): a damaged read is
+/// judged only when a second read of the same bytes agrees, so damage on
+/// the first read of each object leaves the trail `valid`; damage that
+/// repeats byte for byte is what tampering looks like without a checksum,
+/// and is reported as such (the documented limit).
+#[test]
+fn unvouched_damage_is_read_twice() {
+    let server = bucket_server();
+    let px = proxy(
+        &server,
+        &["--strip-checksums", "--fault-rate", "1.0", "--faults", "corrupt"],
+    );
+    let run = validate(&px, &[], SHORT);
+    assert_eq!(run.code, 0, "{:?}\n{}", run.problems(), run.err);
+    assert!(stats(&px)["faults"]["corrupt"].as_u64().unwrap_or(0) > 0);
+    let [big, _, digest] = targets();
+    let pattern = format!("({}|{})$", regex_escape(&big), regex_escape(&digest));
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("unvouched-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let px = proxy(
+        &server,
+        &[
+            "--strip-checksums",
+            "--fail-always",
+            &pattern,
+            "--fail-always-kind",
+            "corrupt",
+            "--log",
+            log.to_str().unwrap(),
+        ],
+    );
+    let run = validate(&px, &[], SHORT);
+    assert_eq!(run.code, 1, "{:?}\n{}", run.problems(), run.err);
+    // Each damaged object was read twice (and agreed) before being judged.
+    let gets = |key: &str| {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(" GET ") && l.contains(key) && l.contains("fault corrupt"))
+            .count()
+    };
+    assert!(gets(&big) >= 2, "{}", gets(&big));
+}
+
 /// Listing faults: permanent on the digest day folder's listing, the run
 /// stops with exit 2 naming the listing (no report, never a finding);
 /// transient, the trail is `valid`.
 #[test]
 fn listings_are_complete_or_the_run_stops() {
     let server = bucket_server();
-    let mut failures = vec![];
-    for kind in [
+    let kinds = [
         "list-no-token",
         "list-same-token",
         "list-cycle",
@@ -304,42 +335,58 @@ fn listings_are_complete_or_the_run_stops() {
         "stall",
         "404-html",
         "503",
-    ] {
-        let px = proxy(
-            &server,
-            &[
-                "--fail-list-prefix",
-                "CloudTrail-Digest/us-east-1/2024/03/01/$",
-                "--fail-always-kind",
-                kind,
-                "--stall-seconds",
-                "120",
-            ],
-        );
-        let run = validate(&px, &[], SHORT);
-        let named = run.err.contains(&format!(
-            "listing s3://{BUCKET}/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01/"
-        ));
-        if run.code != 2 || !run.out.is_empty() || !named || run.took >= SHORT_BOUND {
-            failures.push(format!(
-                "permanent {kind}: exit {} in {:?}, stdout {:?}\n{}",
-                run.code, run.took, run.out, run.err
-            ));
-        }
-        let px = proxy(
-            &server,
-            &["--fault-rate", "1.0", "--faults", kind, "--stall-seconds", "120"],
-        );
-        let run = validate(&px, &[], SHORT);
-        let hit = stats(&px)["faults"][kind].as_u64().unwrap_or(0);
-        if run.code != 0 || run.took >= SHORT_BOUND || hit == 0 {
-            failures.push(format!(
-                "transient {kind}: exit {} in {:?} ({hit} faults)\n{}\n{}",
-                run.code, run.took, run.out, run.err
-            ));
-        }
-    }
+    ];
+    // The kinds run side by side (each its own proxy): the stalls wait.
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = kinds
+            .iter()
+            .map(|kind| {
+                let server = &server;
+                scope.spawn(move || listing_fault(server, kind))
+            })
+            .collect();
+        runs.into_iter().flat_map(|r| r.join().unwrap()).collect()
+    });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// One kind of [`listings_are_complete_or_the_run_stops`].
+fn listing_fault(server: &Server, kind: &str) -> Vec<String> {
+    let mut failures = vec![];
+    let px = proxy(
+        server,
+        &[
+            "--fail-list-prefix",
+            "CloudTrail-Digest/us-east-1/2024/03/01/$",
+            "--fail-always-kind",
+            kind,
+            "--stall-seconds",
+            "120",
+        ],
+    );
+    let run = validate(&px, &[], SHORT);
+    let named = run.err.contains(&format!(
+        "listing s3://{BUCKET}/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01/"
+    ));
+    if run.code != 2 || !run.out.is_empty() || !named || run.took >= SHORT_BOUND {
+        failures.push(format!(
+            "permanent {kind}: exit {} in {:?}, stdout {:?}\n{}",
+            run.code, run.took, run.out, run.err
+        ));
+    }
+    let px = proxy(
+        server,
+        &["--fault-rate", "1.0", "--faults", kind, "--stall-seconds", "120"],
+    );
+    let run = validate(&px, &[], SHORT);
+    let hit = stats(&px)["faults"][kind].as_u64().unwrap_or(0);
+    if run.code != 0 || run.took >= SHORT_BOUND || hit == 0 {
+        failures.push(format!(
+            "transient {kind}: exit {} in {:?} ({hit} faults)\n{}\n{}",
+            run.code, run.took, run.out, run.err
+        ));
+    }
+    failures
 }
 
 /// `--compat` over S3 holds the same rules: a corrupted transfer is read
@@ -406,7 +453,7 @@ fn production_limits_bound_a_trickle() {
         &server,
         &[
             "--fail-always",
-            &format!("{}$", escape(&small)),
+            &format!("{}$", regex_escape(&small)),
             "--fail-always-kind",
             "trickle",
         ],
@@ -487,4 +534,56 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// `export` under transient damage (bodies corrupted, cut, a proxy's 404)
+/// writes exactly the bucket's bytes: the export verifies offline as
+/// `valid` and every exported object equals its original. Under permanent
+/// damage of one log, that log is not written at all.
+#[test]
+fn exports_never_keep_a_damaged_file() {
+    let server = bucket_server();
+    let export = |px: &Server, out: &Path| {
+        let run = run_over(px, &["export", "--out", out.to_str().unwrap()], &[], SHORT);
+        (run.code, run.err)
+    };
+    let dir = |name: &str| {
+        let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("export-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    };
+    let out = dir("transient");
+    let px = proxy(
+        &server,
+        &["--fault-rate", "1.0", "--faults", "corrupt,cut-fin,truncate,404-html"],
+    );
+    let (code, err) = export(&px, &out);
+    assert_eq!(code, 0, "{err}");
+    let source = trail().join("bucket");
+    for f in walk(&source)
+        .into_iter()
+        .filter(|f| f.to_string_lossy().ends_with(".json.gz"))
+    {
+        let copy = out.join(f.strip_prefix(&source).unwrap());
+        assert_eq!(
+            std::fs::read(&copy).ok(),
+            Some(std::fs::read(&f).unwrap()),
+            "{} differs from the bucket's object",
+            copy.display()
+        );
+    }
+    let out = dir("permanent");
+    let [big, _, _] = targets();
+    let px = proxy(
+        &server,
+        &[
+            "--fail-always",
+            &format!("{}$", regex_escape(&big)),
+            "--fail-always-kind",
+            "corrupt",
+        ],
+    );
+    let (code, err) = export(&px, &out);
+    assert_eq!(code, 2, "{err}");
+    assert!(!out.join(&big).exists(), "a damaged log was exported");
 }

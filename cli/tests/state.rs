@@ -19,10 +19,6 @@ const NOW: &str = "2024-03-20T00:00:00Z";
 const T0: &str = "2024-03-01T00:17:28Z";
 const HOURS: usize = 72;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 /// A generated chain (seed `seed`), made once per test binary, copied
 /// fresh for each test.
 fn chain(seed: &str, name: &str) -> PathBuf {
@@ -32,12 +28,9 @@ fn chain(seed: &str, name: &str) -> PathBuf {
         match made.iter().find(|(s, _)| s == seed) {
             Some((_, p)) => p.clone(),
             None => {
-                let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("state-{seed}-{}", std::process::id()));
-                let _ = std::fs::remove_dir_all(&dir);
-                let status = generator::generator()
-                    .args(["bench-data", "--out"])
-                    .arg(&dir)
-                    .args([
+                let dir = generator::bench_data(
+                    &format!("state-{seed}"),
+                    &[
                         "--hours",
                         &HOURS.to_string(),
                         "--logs-per-digest",
@@ -46,12 +39,8 @@ fn chain(seed: &str, name: &str) -> PathBuf {
                         "0.004",
                         "--seed",
                         seed,
-                    ])
-                    .current_dir(repo())
-                    .stdout(std::process::Stdio::null())
-                    .status()
-                    .expect("run the generator");
-                assert!(status.success());
+                    ],
+                );
                 made.push((seed.to_string(), dir.clone()));
                 dir
             }

@@ -39,7 +39,8 @@ hostile or broken server's:
   kept). The proxy's own tokens (ctv-…) stand for the request's real one.
 
 --fail-list-prefix REGEX applies --fail-always-kind to the ListObjectsV2
-requests whose prefix parameter matches.
+requests whose prefix parameter matches. --strip-checksums drops S3's
+x-amz-checksum-* headers from every answer (objects without a checksum).
 
   proxy.py --upstream http://127.0.0.1:PORT [--listen 127.0.0.1:0]
            [--port-file FILE] [--latency-ms N] [--fault-rate R]
@@ -442,6 +443,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(resp.status, resp.reason)
         for name, value in resp.getheaders():
             if name.lower() not in HOP_BY_HOP and name.lower() not in ("date", "server"):
+                if srv.args.strip_checksums and name.lower().startswith("x-amz-checksum-"):
+                    continue
                 self.send_header(name, value)
         if fault == "endless" and has_body:
             return self.endless(resp)
@@ -498,7 +501,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.abort()
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
-        srv.log(self.command, self.path, resp.status)
+        srv.log(self.command, self.path, f"{resp.status} fault {fault}" if fault else resp.status)
 
 
     def endless(self, resp):
@@ -537,6 +540,8 @@ def main():
     p.add_argument("--fail-always-kind", choices=FAULT_KINDS, default="503")
     p.add_argument("--fail-list-prefix", metavar="REGEX")
     p.add_argument("--stall-seconds", type=float, default=3600)
+    p.add_argument("--strip-checksums", action="store_true",
+                   help="drop x-amz-checksum-* from answers (objects S3 has no checksum for)")
     p.add_argument("--trickle-bps", type=float, default=4)
     p.add_argument("--public-keys", metavar="FILE")
     p.add_argument("--keys-page-size", type=int, default=1)

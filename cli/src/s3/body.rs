@@ -7,7 +7,7 @@
 //! - [`Paced`], for the bodies read here as a stream (GetObject): each chunk
 //!   must arrive in time for the body to keep up the minimum rate.
 
-use super::limits::RATE_GRACE;
+use super::limits::{API_ANSWER_CAP, LIST_PAGE_CAP, RATE_GRACE};
 use aws_sdk_s3::config::interceptors::BeforeDeserializationInterceptorContextMut;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
@@ -24,10 +24,42 @@ use tokio::time::Instant;
 #[derive(Debug, Clone)]
 pub struct Buffered {
     /// Largest body accepted.
-    pub cap: usize,
+    cap: usize,
     /// The closing tag a complete success answer ends with
     /// (`</ListBucketResult>`).
-    pub closing: Option<&'static str>,
+    closing: Option<&'static str>,
+    /// Only error answers are buffered (GetObject streams its success body).
+    errors_only: bool,
+}
+
+impl Buffered {
+    /// An API answer (CloudTrail, HeadBucket, GetBucketLocation).
+    pub fn answer() -> Buffered {
+        Buffered {
+            cap: API_ANSWER_CAP,
+            closing: None,
+            errors_only: false,
+        }
+    }
+
+    /// A ListObjectsV2 page: capped, and complete only with its closing tag.
+    pub fn listing() -> Buffered {
+        Buffered {
+            cap: LIST_PAGE_CAP,
+            closing: Some("</ListBucketResult>"),
+            errors_only: false,
+        }
+    }
+
+    /// The error answers of a streaming call (GetObject): the SDK reads
+    /// them whole.
+    pub fn errors() -> Buffered {
+        Buffered {
+            cap: API_ANSWER_CAP,
+            closing: None,
+            errors_only: true,
+        }
+    }
 }
 
 impl Intercept for Buffered {
@@ -42,6 +74,9 @@ impl Intercept for Buffered {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let response = context.response_mut();
+        if self.errors_only && response.status().is_success() {
+            return Ok(());
+        }
         let closing = self.closing.filter(|_| response.status().is_success());
         let body = std::mem::replace(response.body_mut(), SdkBody::taken());
         *response.body_mut() = SdkBody::from_body_1_x(Capped {

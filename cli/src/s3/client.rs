@@ -4,7 +4,7 @@
 //! (discovered with `HeadBucket`, never assumed).
 
 use super::body::Buffered;
-use super::limits::{Limits, API_ANSWER_CAP};
+use super::limits::Limits;
 use anyhow::Result;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -130,10 +130,7 @@ impl Aws {
             b = b.endpoint_url(u);
         }
         // Every CloudTrail answer is read whole by the SDK: capped.
-        b = b.interceptor(Buffered {
-            cap: API_ANSWER_CAP,
-            closing: None,
-        });
+        b = b.interceptor(Buffered::answer());
         aws_sdk_cloudtrail::Client::from_conf(b.build())
     }
 
@@ -144,22 +141,26 @@ impl Aws {
     pub async fn bucket_region(&self, bucket: &str) -> Result<String> {
         let client = self.s3(None);
         let mut last = String::new();
+        let deadline = tokio::time::Instant::now() + self.limits.deadline;
         for attempt in 0..3u32 {
+            if tokio::time::Instant::now() >= deadline {
+                break;
+            }
             if attempt > 0 {
                 tokio::time::sleep(self.limits.retry_pause(attempt)).await;
             }
-            let capped = Buffered {
-                cap: API_ANSWER_CAP,
-                closing: None,
-            };
-            match client
+            let capped = Buffered::answer();
+            let call = client
                 .head_bucket()
                 .bucket(bucket)
                 .customize()
                 .interceptor(capped)
-                .send()
-                .await
-            {
+                .send();
+            let Ok(answer) = tokio::time::timeout_at(deadline, call).await else {
+                last = format!("no answer within {} s", self.limits.deadline.as_secs());
+                break;
+            };
+            match answer {
                 Ok(out) => return Ok(out.bucket_region().map_or_else(|| self.region(), str::to_string)),
                 Err(e) => {
                     let told = e

@@ -11,7 +11,6 @@
 
 use super::body::Buffered;
 use super::client::Aws;
-use super::limits::API_ANSWER_CAP;
 use super::store::{Fault, S3Store};
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use ctverify_core::compat::{self, ApiPublicKey, AwsError, CompatSource, SavedKey, StreamedLog, TrailInfo};
@@ -105,7 +104,12 @@ fn fault_error(f: Fault) -> AwsError {
 }
 
 async fn fetch_digest(store: S3Store, key: String) -> DigestObject {
-    let got = store.read_small(&key, MAX_DIGEST_OBJECT).await.map_err(fault_error)?;
+    // aws-cli's parser accepts more than the strict one: bytes the strict
+    // one refuses are read a second time when no checksum vouched for them.
+    let got = store
+        .read_small(&key, MAX_DIGEST_OBJECT, super::strict::not_a_digest)
+        .await
+        .map_err(fault_error)?;
     let bytes = got.bytes;
     let map = match got.metadata {
         Metadata::Present(m) => m,
@@ -160,12 +164,15 @@ impl CompatSource for S3Source {
             Some(p) if !p.is_empty() => format!("{p}/AWSLogs/"),
             _ => "AWSLogs/".to_string(),
         };
-        let req = ctverify_core::verify::ListRequest {
-            prefix: root.clone(),
-            delimiter: true,
-            start_after: None,
-        };
-        let listed = self.rt.block_on(store.list(&req)).map_err(|_| not_in_use())?;
+        // A listing that fails is that error, not "no organization".
+        let listed = self
+            .rt
+            .block_on(store.list_all(&root, true, None, None))
+            .map_err(|e| AwsError {
+                code: e.code,
+                message: e.message,
+                operation: "ListObjects".into(),
+            })?;
         listed
             .prefixes
             .iter()
@@ -184,10 +191,7 @@ impl CompatSource for S3Source {
                     .get_bucket_location()
                     .bucket(bucket)
                     .customize()
-                    .interceptor(Buffered {
-                        cap: API_ANSWER_CAP,
-                        closing: None,
-                    })
+                    .interceptor(Buffered::answer())
                     .send(),
             )
             .map_err(|e| aws_error("GetBucketLocation", e))?;
@@ -204,7 +208,7 @@ impl CompatSource for S3Source {
     fn list(&mut self, bucket: &str, prefix: &str, marker: &str) -> Result<Vec<String>, AwsError> {
         let store = self.store(bucket);
         let after = (!marker.is_empty()).then_some(marker);
-        match self.rt.block_on(store.list_all(prefix, false, after)) {
+        match self.rt.block_on(store.list_all(prefix, false, after, None)) {
             Ok(listed) => Ok(listed.keys),
             Err(e) => Err(AwsError {
                 code: e.code,

@@ -22,13 +22,14 @@
 
 use super::body::{Buffered, Paced};
 use super::export::{Exporter, Partial};
-use super::limits::{Limits, LIST_PAGE_CAP};
+use super::limits::Limits;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::types::ChecksumMode;
 use ctverify_core::logs::{HashedLog, LogBudget, LogHasher};
 use ctverify_core::verify::{ListRequest, ListResponse, Metadata, ReadFailure};
+use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +41,9 @@ use tokio::sync::{mpsc, Semaphore};
 const BODY_ATTEMPTS: u32 = 4;
 /// Requests of one listing page that is incomplete or inconsistent.
 const PAGE_ATTEMPTS: u32 = 4;
+/// Entries one listing may return (keys and folders) unless the plan says
+/// fewer: far more than any day folder of any trail holds.
+const MAX_LIST_ENTRIES: usize = 5_000_000;
 /// Times a listing starts over when a page contradicts an earlier one.
 const LIST_RESTARTS: u32 = 2;
 /// Truncated pages in a row without a single entry: past it the server's
@@ -82,8 +86,6 @@ pub struct SmallObject {
     pub bytes: Vec<u8>,
     /// Its user metadata.
     pub metadata: Metadata,
-    /// S3 sent a checksum of the object and the bytes matched it.
-    pub vouched: bool,
 }
 
 /// Why a listing failed: S3's error code (`RequestError` for transport
@@ -150,24 +152,34 @@ impl S3Store {
     /// still fails after retries stops the run: what the bucket holds is
     /// then unknown, and nothing may be called missing or valid.
     pub async fn list(&self, req: &ListRequest) -> anyhow::Result<ListResponse> {
-        self.list_all(&req.prefix, req.delimiter, req.start_after.as_deref())
+        self.list_all(&req.prefix, req.delimiter, req.start_after.as_deref(), req.max_entries)
             .await
-            .map_err(|e| anyhow::anyhow!("listing s3://{}/{} failed: {e}", self.bucket, req.prefix))
+            .map_err(|e| {
+                let hint = if req.max_entries.is_some() {
+                    " (a folder searched for AWSLogs/: give --s3-prefix P, the folder that holds AWSLogs/)"
+                } else {
+                    ""
+                };
+                anyhow::anyhow!("listing s3://{}/{} failed: {e}{hint}", self.bucket, req.prefix)
+            })
     }
 
     /// Every page of `ListObjectsV2` under `prefix` (see the module docs
     /// for what makes a page acceptable). A page that contradicts an
     /// earlier one makes the listing start over (an earlier page may have
-    /// been the lie), at most [`LIST_RESTARTS`] times.
+    /// been the lie), at most [`LIST_RESTARTS`] times. More than
+    /// `max_entries` entries (default [`MAX_LIST_ENTRIES`]) is an error.
     pub async fn list_all(
         &self,
         prefix: &str,
         delimiter: bool,
         start_after: Option<&str>,
+        max_entries: Option<usize>,
     ) -> Result<ListResponse, ListFailure> {
+        let max_entries = max_entries.unwrap_or(MAX_LIST_ENTRIES);
         let mut n = 0;
         loop {
-            match self.list_once(prefix, delimiter, start_after).await {
+            match self.list_once(prefix, delimiter, start_after, max_entries).await {
                 Err(e) if e.restart && n < LIST_RESTARTS => n += 1,
                 Err(mut e) if e.restart => {
                     e.message = format!("{} (the listing was started over {LIST_RESTARTS} times)", e.message);
@@ -183,6 +195,7 @@ impl S3Store {
         prefix: &str,
         delimiter: bool,
         start_after: Option<&str>,
+        max_entries: usize,
     ) -> Result<ListResponse, ListFailure> {
         let mut resp = ListResponse::default();
         let mut token: Option<String> = None;
@@ -226,6 +239,11 @@ impl S3Store {
             floor = keys.iter().chain(&prefixes).max().cloned().or(floor);
             resp.keys.extend(keys);
             resp.prefixes.extend(prefixes);
+            if resp.keys.len() + resp.prefixes.len() > max_entries {
+                return Err(ListFailure::request(format!(
+                    "more than {max_entries} keys and folders (more than a run can use)"
+                )));
+            }
             if page.is_truncated() != Some(true) {
                 break;
             }
@@ -255,17 +273,19 @@ impl S3Store {
         tokens: &HashSet<String>,
     ) -> Result<ListObjectsV2Output, ListFailure> {
         let limits = self.limits;
+        // The deadline starts once the request may run, not while it waits
+        // behind the others.
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| ListFailure::request("shutting down"))?;
         let work = async {
             let mut last = ListFailure::request("no attempt");
             for attempt in 0..PAGE_ATTEMPTS {
                 if attempt > 0 {
                     tokio::time::sleep(limits.retry_pause(attempt)).await;
                 }
-                let _permit = self
-                    .permits
-                    .acquire()
-                    .await
-                    .map_err(|_| ListFailure::request("shutting down"))?;
                 let mut call = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix);
                 if delimiter {
                     call = call.delimiter("/");
@@ -277,14 +297,7 @@ impl S3Store {
                     call = call.continuation_token(t);
                 }
                 self.counters.lists.fetch_add(1, Ordering::Relaxed);
-                let sent = call
-                    .customize()
-                    .interceptor(Buffered {
-                        cap: LIST_PAGE_CAP,
-                        closing: Some("</ListBucketResult>"),
-                    })
-                    .send()
-                    .await;
+                let sent = call.customize().interceptor(Buffered::listing()).send().await;
                 match sent {
                     Ok(page) => match page_problem(&page, prefix, floor, tokens) {
                         None => return Ok(page),
@@ -330,6 +343,8 @@ impl S3Store {
             .bucket(&self.bucket)
             .key(key)
             .checksum_mode(ChecksumMode::Enabled)
+            .customize()
+            .interceptor(Buffered::errors())
             .send()
             .await
             .map_err(Fault::of)
@@ -399,88 +414,85 @@ impl S3Store {
     /// Reads a small object whole (a digest: at most `cap` bytes are kept,
     /// one more tells the parser it is too large) and its user metadata.
     /// The body is read to its end unless S3 says it is larger than `cap`.
-    pub async fn read_small(&self, key: &str, cap: u64) -> Result<SmallObject, Fault> {
-        let counters = self.counters.clone();
-        let min_rate = self.limits.min_rate;
-        self.attempts(key, |out| {
-            let counters = counters.clone();
-            async move {
-                let metadata = metadata_of(&out);
-                let vouched = checksummed(&out);
-                let length = out.content_length();
-                let declared_large = length.is_some_and(|n| n as u64 > cap);
-                let mut body = Paced::new(out.body, min_rate);
-                let mut bytes = Vec::new();
-                loop {
-                    match body.next().await {
-                        Ok(Some(chunk)) => {
-                            counters.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                            let room = (cap + 1).saturating_sub(bytes.len() as u64) as usize;
-                            bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                            if bytes.len() as u64 > cap {
-                                if declared_large {
-                                    // S3 says it is larger than any digest:
-                                    // the parser says so; the rest is not needed.
-                                    return Ok(Attempt::Done(SmallObject {
-                                        bytes,
-                                        metadata,
-                                        vouched,
-                                    }));
-                                }
-                                return Ok(Attempt::Again(format!(
-                                    "body larger than {cap} bytes but its Content-Length says {length:?}"
-                                )));
-                            }
-                        }
-                        Ok(None) => match length {
-                            Some(n) if n != body.received() as i64 => {
-                                return Ok(Attempt::Again(short(n, body.received() as i64)))
-                            }
-                            _ => {
-                                return Ok(Attempt::Done(SmallObject {
-                                    bytes,
-                                    metadata,
-                                    vouched,
-                                }))
-                            }
-                        },
-                        Err(why) => return Ok(Attempt::Again(why)),
-                    }
-                }
-            }
-        })
-        .await
-    }
-
-    /// Reads a small object whole, and when its bytes are not vouched for
-    /// by a checksum and `judged_bad` says they would be a finding of
-    /// tampering, reads it again: the result stands only when two reads
-    /// give the same bytes.
-    pub async fn read_small_confirmed(
+    /// When the bytes are not vouched for by a checksum and `judged_bad`
+    /// says they would be a finding of tampering, the object is read again
+    /// (within the same attempts and deadline): the bytes stand only when
+    /// two reads agree.
+    pub async fn read_small(
         &self,
         key: &str,
         cap: u64,
         judged_bad: impl Fn(&[u8]) -> bool,
     ) -> Result<SmallObject, Fault> {
-        let mut previous: Option<Vec<u8>> = None;
-        for _ in 0..BODY_ATTEMPTS {
-            let got = self.read_small(key, cap).await?;
-            if got.vouched || previous.as_deref() == Some(&got.bytes[..]) || !judged_bad(&got.bytes) {
-                return Ok(got);
+        let counters = &self.counters;
+        let min_rate = self.limits.min_rate;
+        let listed = self.listed_size(key);
+        let judged_bad = &judged_bad;
+        // The SHA-256 of a read that would be tampering, not yet confirmed.
+        let unconfirmed = std::sync::Mutex::new(None::<[u8; 32]>);
+        let unconfirmed = &unconfirmed;
+        self.attempts(key, |out| async move {
+            let metadata = metadata_of(&out);
+            let mut vouched = checksummed(&out);
+            let length = out.content_length();
+            let declared_large = length.is_some_and(|n| n as u64 > cap);
+            let mut body = Paced::new(out.body, min_rate);
+            let mut bytes = Vec::new();
+            loop {
+                match body.next().await {
+                    Ok(Some(chunk)) => {
+                        counters.bytes.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                        let room = (cap + 1).saturating_sub(bytes.len() as u64) as usize;
+                        bytes.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                        if bytes.len() as u64 > cap {
+                            if !declared_large {
+                                return Ok(Attempt::Again(format!(
+                                    "body larger than {cap} bytes but its Content-Length says {length:?}"
+                                )));
+                            }
+                            // S3 says it is larger than any digest: the
+                            // parser says so; the rest is not needed (and
+                            // no checksum was checked).
+                            vouched = false;
+                            break;
+                        }
+                    }
+                    Ok(None) => {
+                        let received = body.received() as i64;
+                        match (length, listed) {
+                            (Some(n), _) if n != received => return Ok(Attempt::Again(short(n, received))),
+                            (None, Some(n)) if n != received => {
+                                return Ok(Attempt::Again(format!("body of {received} bytes, {n} listed")))
+                            }
+                            _ => break,
+                        }
+                    }
+                    Err(why) => return Ok(Attempt::Again(why)),
+                }
             }
-            previous = Some(got.bytes);
-        }
-        Err(Fault::Other(format!(
-            "{BODY_ATTEMPTS} reads without a checksum gave different bytes that do not parse"
-        )))
+            if !vouched && judged_bad(&bytes) {
+                let sha: [u8; 32] = Sha256::digest(&bytes).into();
+                let mut previous = unconfirmed.lock().map_err(|_| Fault::Other("lock poisoned".into()))?;
+                if *previous != Some(sha) {
+                    *previous = Some(sha);
+                    return Ok(Attempt::Again(
+                        "a read without a checksum gave bytes that do not parse".into(),
+                    ));
+                }
+            }
+            Ok(Attempt::Done(SmallObject { bytes, metadata }))
+        })
+        .await
     }
 
     /// Streams a log through gunzip + SHA-256 (with `budget`; without one
     /// it is only copied) as its bytes arrive, reading every body to its
-    /// end. With `expected`, a result that would be tampering stands only
-    /// when S3's checksum vouched for the bytes or a second read gives the
-    /// same result. With `export`, the bytes also go to a temporary file
-    /// that becomes the object's file once the whole body arrived.
+    /// end. A result that would be tampering (malformed; with `expected`,
+    /// also a hash that differs) stands only when S3's checksum vouched for
+    /// the bytes or a second read of the same bytes (SHA-256 of the body)
+    /// gives it. With `export`, the bytes also go to a temporary file that
+    /// becomes the object's file once the whole body arrived; a key that
+    /// cannot be exported safely is verified and not written (a warning).
     pub async fn hash_log(
         &self,
         key: &str,
@@ -488,8 +500,16 @@ impl S3Store {
         expected: Option<[u8; 32]>,
         export: Option<&Exporter>,
     ) -> Result<Option<HashedLog>, Fault> {
-        // A result that would be tampering, read once without a checksum.
-        let unconfirmed = std::sync::Mutex::new(None::<Option<HashedLog>>);
+        let export = export.filter(|x| match x.path_of(key) {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("ctverify: warning: export: {e:#}; verified, not written");
+                false
+            }
+        });
+        // The SHA-256 of a body whose result would be tampering, read once
+        // without a checksum.
+        let unconfirmed = std::sync::Mutex::new(None::<[u8; 32]>);
         let unconfirmed = &unconfirmed;
         let min_rate = self.limits.min_rate;
         let counters = &self.counters;
@@ -499,19 +519,24 @@ impl S3Store {
             let length = out.content_length();
             let body = Paced::new(out.body, min_rate);
             let small = length.filter(|&n| (0..=SMALL_BODY).contains(&n));
-            let (hashed, partial) = match (export, budget, small) {
+            let (hashed, partial, raw) = match (export, budget, small) {
                 // A small log: one hand-over to the blocking pool, not one
                 // per chunk (most CloudTrail logs are a few KB).
                 (None, Some(budget), Some(n)) => match read_all(body, n, counters).await {
                     Ok(bytes) => {
-                        let hashed = tokio::task::spawn_blocking(move || {
+                        let (hashed, raw) = tokio::task::spawn_blocking(move || {
                             let mut h = LogHasher::with_budget(budget);
                             h.update(&bytes);
-                            h.finish()
+                            let h = h.finish();
+                            // The body's own hash only when a second read
+                            // may have to confirm it.
+                            let raw =
+                                (!vouched && tampered(&h, expected.as_ref())).then(|| Sha256::digest(&bytes).into());
+                            (h, raw)
                         })
                         .await
                         .map_err(|e| Fault::Other(format!("hashing thread failed: {e}")))?;
-                        (Some(hashed), None)
+                        (Some(hashed), None, raw)
                     }
                     Err(why) => return Ok(Attempt::Again(why)),
                 },
@@ -520,22 +545,18 @@ impl S3Store {
                         Some(x) => Some(x.partial(key).map_err(|e| Fault::Other(format!("export: {e:#}")))?),
                         None => None,
                     };
-                    match stream(body, length, listed, budget, partial, counters).await? {
+                    match stream(body, length, listed, budget, partial, !vouched, counters).await? {
                         Ok(done) => done,
                         Err(why) => return Ok(Attempt::Again(why)),
                     }
                 }
             };
-            let tampered = match (&hashed, &expected) {
-                (Some(h), Some(e)) => h.judge(e).is_violation(),
-                _ => false,
-            };
-            if tampered && !vouched {
+            if !vouched && hashed.as_ref().is_some_and(|h| tampered(h, expected.as_ref())) {
                 let mut previous = unconfirmed.lock().map_err(|_| Fault::Other("lock poisoned".into()))?;
-                if previous.as_ref() != Some(&hashed) {
+                if *previous != raw {
                     // Not vouched for by a checksum: judged only when a
-                    // second read gives the same result.
-                    *previous = Some(hashed);
+                    // second read gives the same bytes.
+                    *previous = raw;
                     return Ok(Attempt::Again("a read without a checksum gave a damaged log".into()));
                 }
             }
@@ -550,18 +571,23 @@ impl S3Store {
 
 /// Feeds a body to the hasher and the export file on a blocking thread and
 /// reads it to its end whatever the hasher thinks of it (the transport
-/// checks run at the end). `Ok(Err(why))`: the transfer failed.
+/// checks run at the end); with `raw`, also the SHA-256 of the body.
+/// `Ok(Err(why))`: the transfer failed (or the export file could not be
+/// written).
 async fn stream(
     mut body: Paced,
     length: Option<i64>,
     listed: Option<i64>,
     budget: Option<LogBudget>,
     partial: Option<Partial>,
+    raw: bool,
     counters: &Counters,
-) -> Result<Result<(Option<HashedLog>, Option<Partial>), String>, Fault> {
+) -> StreamResult {
     let (tx, rx) = mpsc::channel::<bytes::Bytes>(CHUNKS_AHEAD);
+    let exporting = partial.is_some();
     let worker = tokio::task::spawn_blocking(move || consume(rx, budget, partial));
     let mut tx = Some(tx);
+    let mut sha = raw.then(Sha256::new);
     let cut = loop {
         match body.next().await {
             Ok(Some(chunk)) => {
@@ -573,6 +599,9 @@ async fn stream(
                         break Some(format!("body longer than the {max} bytes listed"));
                     }
                 }
+                if let Some(h) = sha.as_mut() {
+                    h.update(&chunk);
+                }
                 if let Some(t) = &tx {
                     if t.send(chunk).await.is_err() {
                         tx = None; // the hasher is done (a gzip error): drain the rest
@@ -580,9 +609,12 @@ async fn stream(
                 }
             }
             Ok(None) => {
-                break length
-                    .filter(|&n| n != body.received() as i64)
-                    .map(|n| short(n, body.received() as i64))
+                let received = body.received() as i64;
+                break match (length, listed) {
+                    (Some(n), _) if n != received => Some(short(n, received)),
+                    (None, Some(n)) if n != received => Some(format!("body of {received} bytes, {n} listed")),
+                    _ => None,
+                };
             }
             Err(why) => break Some(why),
         }
@@ -592,10 +624,21 @@ async fn stream(
         .await
         .map_err(|e| Fault::Other(format!("hashing thread failed: {e}")))?;
     Ok(match cut {
-        None => Ok((hashed, partial)),
         Some(why) => Err(why),
+        None if exporting && partial.is_none() => Err("export: the file could not be written".into()),
+        None => Ok((hashed, partial, sha.map(|h| h.finalize().into()))),
     })
 }
+
+/// A result of tampering: malformed, or (with the digest's `expected` hash)
+/// a hash that differs. Judged against its own hash, a log is only ever
+/// malformed or valid.
+fn tampered(h: &HashedLog, expected: Option<&[u8; 32]>) -> bool {
+    h.judge(expected.unwrap_or(&h.sha256)).is_violation()
+}
+
+/// What [`stream`] gives: the hash, the export file, the body's SHA-256.
+type StreamResult = Result<Result<(Option<HashedLog>, Option<Partial>, Option<[u8; 32]>), String>, Fault>;
 
 /// Reads a body of `expected` bytes whole (at most [`SMALL_BODY`]).
 async fn read_all(mut body: Paced, expected: i64, counters: &Counters) -> Result<Vec<u8>, String> {
@@ -644,21 +687,30 @@ fn short(expected: i64, received: i64) -> String {
     format!("body cut short: {received} of {expected} bytes")
 }
 
-/// S3 sent a whole-object checksum with the answer (checksum mode), which
-/// the SDK checks once the body has been read to its end. A multipart
-/// object's part-level checksum (`…-N`) is not checked by the SDK and does
-/// not count.
+/// S3 sent a whole-object checksum that the SDK checks once the body has
+/// been read to its end. The SDK looks at the first checksum header present
+/// in its priority order (CRC64NVME, CRC32C, CRC32, SHA-1, SHA-256) and
+/// checks nothing when that one is a multipart object's part-level checksum
+/// (`…-N`) or not base64: the same choice is made here, so that "vouched"
+/// never means more than what was checked.
 fn checksummed(out: &GetObjectOutput) -> bool {
-    [
-        out.checksum_crc32(),
-        out.checksum_crc32_c(),
+    let first = [
         out.checksum_crc64_nvme(),
+        out.checksum_crc32_c(),
+        out.checksum_crc32(),
         out.checksum_sha1(),
         out.checksum_sha256(),
     ]
     .into_iter()
     .flatten()
-    .any(|c| !is_part_level(c))
+    .next();
+    first.is_some_and(|c| {
+        use base64::Engine;
+        !is_part_level(c)
+            && base64::engine::general_purpose::STANDARD
+                .decode(c)
+                .is_ok_and(|d| !d.is_empty())
+    })
 }
 
 /// `BASE64-N`: a checksum of checksums of N parts.

@@ -53,11 +53,23 @@ pub async fn latest_digest_delivery(aws: &Aws, arn: &str) -> Option<Timestamp> {
 }
 
 /// ListPublicKeys pages at most (AWS has a handful of keys per region).
-const MAX_KEY_PAGES: usize = 1000;
+const MAX_KEY_PAGES: usize = 20;
 
 /// Every public key of `region` valid at some time in `[start, end]`
 /// (`ListPublicKeys`, every page).
 pub async fn public_keys(aws: &Aws, region: &str, start: Timestamp, end: Timestamp) -> Result<Vec<ListedKey>> {
+    let deadline = aws.limits().deadline;
+    tokio::time::timeout(deadline, public_keys_paged(aws, region, start, end))
+        .await
+        .unwrap_or_else(|_| {
+            bail!(
+                "ListPublicKeys in {region} failed: no complete answer within {} s",
+                deadline.as_secs()
+            )
+        })
+}
+
+async fn public_keys_paged(aws: &Aws, region: &str, start: Timestamp, end: Timestamp) -> Result<Vec<ListedKey>> {
     let client = aws.cloudtrail(Some(region));
     let mut keys = Vec::new();
     let mut token: Option<String> = None;

@@ -28,3 +28,19 @@ pub fn generator() -> Command {
         .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
     cmd
 }
+
+/// Writes a generated trail (`bench-data --out DIR ARGS`) into a fresh
+/// `DIR` (`name` under this build's temporary folder) and returns it.
+pub fn bench_data(name: &str, args: &[&str]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = generator()
+        .args(["bench-data", "--out"])
+        .arg(&dir)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run the generator");
+    assert!(status.success(), "the generator failed");
+    dir
+}

@@ -28,6 +28,9 @@ pub const MAX_PREFIX_DEPTH: usize = 32;
 /// included): a shared bucket with many other folders needs the prefix
 /// named instead of one request per folder.
 pub const MAX_DISCOVERY_FOLDERS: usize = 256;
+/// Entries one folder of the prefix discovery may hold: past it the folder
+/// is not searched entry by entry (see [`ListRequest::max_entries`]).
+pub const MAX_DISCOVERY_ENTRIES: usize = 10_000;
 /// The longest trail key prefix CloudTrail accepts (`S3KeyPrefix`): a folder
 /// whose path is longer cannot be, or hold, a trail prefix and is not listed.
 pub const MAX_TRAIL_PREFIX_LEN: usize = 200;
@@ -55,6 +58,10 @@ pub struct ListRequest {
     pub delimiter: bool,
     /// Only keys after this one (S3 `start-after`), when known.
     pub start_after: Option<String>,
+    /// At most this many entries (keys and folders) are of use: a listing
+    /// that has more may stop with an error instead (a folder searched for
+    /// `AWSLogs/` that holds a data lake). `None`: the front end's own cap.
+    pub max_entries: Option<usize>,
 }
 
 impl ListRequest {
@@ -156,11 +163,13 @@ impl Listing {
     }
 
     fn push_after(&mut self, prefix: String, delimiter: bool, start_after: Option<String>, purpose: Purpose) {
+        let max_entries = matches!(purpose, Purpose::Root(_)).then_some(MAX_DISCOVERY_ENTRIES);
         self.queue.push_back((
             ListRequest {
                 prefix,
                 delimiter,
                 start_after,
+                max_entries,
             },
             purpose,
         ));
@@ -352,6 +361,7 @@ mod tests {
             prefix: prefix.to_string(),
             delimiter,
             start_after: after.map(str::to_string),
+            max_entries: None,
         };
         let r = req("a/", true, None).answer(keys);
         assert_eq!(

@@ -27,7 +27,8 @@ mod resume;
 pub use analysis::{Analysis, JobId, LogJob, LogResult, ParsedDigest, RunError};
 pub use driver::Driver;
 pub use listing::{
-    ListRequest, ListResponse, Listing, ListingError, MAX_DISCOVERY_FOLDERS, MAX_PREFIX_DEPTH, MAX_TRAIL_PREFIX_LEN,
+    ListRequest, ListResponse, Listing, ListingError, MAX_DISCOVERY_ENTRIES, MAX_DISCOVERY_FOLDERS, MAX_PREFIX_DEPTH,
+    MAX_TRAIL_PREFIX_LEN,
 };
 pub use options::{Options, OptionsError, TrailFilter};
 pub use plan::Plan;
