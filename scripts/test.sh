@@ -48,8 +48,9 @@ step "moto (S3 + CloudTrail stand-in for the S3-mode tests) in a throwaway virtu
 bash test-support/s3/install.sh
 .venv/moto/bin/python test-support/s3/selftest.py
 
-step "playwright-core (npm ci) for the page tests"
-if [ -f wasm/tests/browser/package-lock.json ] && [ ! -d wasm/tests/browser/node_modules/playwright-core ]; then
+step "playwright-core and ajv (npm ci) for the page tests"
+if [ -f wasm/tests/browser/package-lock.json ] && { [ ! -d wasm/tests/browser/node_modules/playwright-core ] ||
+  [ ! -d wasm/tests/browser/node_modules/ajv ]; }; then
   (cd wasm/tests/browser && npm ci --silent --no-audit --no-fund)
 fi
 

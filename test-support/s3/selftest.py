@@ -7,7 +7,9 @@ with boto3: listing, user metadata, HeadBucket, DescribeTrails/GetTrailStatus,
 paginated ListPublicKeys (per region, ISO times), raw HTTP plumbing (chunked
 upload, Expect: 100-continue, HEAD, a 12 MB streamed body); every object still
 reads intact through --fault-rate 1.0 with 503, reset and truncate faults; and
---fail-always gives 403 AccessDenied every time. Exits non-zero on failure.
+--fail-always gives 403 AccessDenied every time; the hostile server's kinds
+(corrupt, --strip-checksums, non-NoSuchKey 404s, lying and cut listings,
+stall-body) do what the fault tests rely on. Exits non-zero on failure.
 
   bash test-support/s3/install.sh && .venv/moto/bin/python test-support/s3/selftest.py
 """
@@ -254,12 +256,73 @@ def test_faults(moto, objects, meta):
     stop(proxy)
 
 
+def raw_get(ep, target):
+    """(status, headers, body) of one plain GET through the proxy (SigV4-looking,
+    unsigned: moto checks no signature)."""
+    conn = http.client.HTTPConnection(ep.removeprefix("http://"), timeout=30)
+    conn.request("GET", target, headers={**AUTH, "x-amz-checksum-mode": "ENABLED"})
+    r = conn.getresponse()
+    body = b""
+    try:
+        while chunk := r.read1(65536):
+            body += chunk
+    except (OSError, http.client.HTTPException):
+        pass  # a cut body: what arrived
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+
+
+def test_hostile(moto, objects):
+    """The hostile server's fault kinds do what the tests rely on."""
+    key = max((k for k in objects if "/CloudTrail/" in k), key=lambda k: len(objects[k]))
+    obj = f"/{BUCKET}/{key}"
+    lst = f"/{BUCKET}?list-type=2&prefix=AWSLogs/"
+    proxy, ep = start_proxy(moto, "--fail-always", key + "$", "--fail-always-kind", "corrupt")
+    status, headers, body = raw_get(ep, obj)
+    diff = [i for i, (a, b) in enumerate(zip(body, objects[key])) if a != b]
+    check(status == 200 and len(body) == len(objects[key]) and len(diff) == 1
+          and any(h.startswith("x-amz-checksum-") for h in headers),
+          "corrupt: one byte changed, length and checksum header kept")
+    stop(proxy)
+    proxy, ep = start_proxy(moto, "--strip-checksums")
+    status, headers, body = raw_get(ep, obj)
+    check(body == objects[key] and not any(h.startswith("x-amz-checksum-") for h in headers),
+          "--strip-checksums: the body intact, no checksum header")
+    stop(proxy)
+    for kind, what in [("404-html", lambda st, h, b: st == 404 and b"<html>" in b),
+                       ("404-bucket", lambda st, h, b: st == 404 and b"NoSuchBucket" in b)]:
+        proxy, ep = start_proxy(moto, "--fail-always", key + "$", "--fail-always-kind", kind)
+        check(what(*raw_get(ep, obj)), f"{kind}: a 404 that is not NoSuchKey")
+        stop(proxy)
+    cases = [
+        ("list-no-token", lambda b: b"<IsTruncated>true</IsTruncated>" in b and b"NextContinuationToken" not in b),
+        ("list-same-token", lambda b: b"<NextContinuationToken>ctv-same</NextContinuationToken>" in b),
+        ("list-cycle", lambda b: b"<NextContinuationToken>ctv-A</NextContinuationToken>" in b),
+        ("list-cut", lambda b: not b.rstrip().endswith(b"</ListBucketResult>")),
+        ("list-count", lambda b: b.count(b"<Contents>") + b.count(b"<CommonPrefixes>") + 1
+         == int(re.search(rb"<KeyCount>(\d+)</KeyCount>", b).group(1))),
+    ]
+    for kind, ok in cases:
+        proxy, ep = start_proxy(moto, "--fail-list-prefix", "^AWSLogs/$", "--fail-always-kind", kind)
+        status, _, body = raw_get(ep, lst)
+        check(status == 200 and ok(body), f"{kind}: the listing lies as described")
+        status, _, body = raw_get(ep, obj)
+        check(body == objects[key], f"{kind}: objects pass untouched")
+        stop(proxy)
+    proxy, ep = start_proxy(moto, "--fail-always", key + "$", "--fail-always-kind", "stall-body",
+                            "--stall-seconds", "2")
+    t = time.time()
+    status, _, body = raw_get(ep, obj)
+    check(len(body) < len(objects[key]) and time.time() - t >= 1.5, "stall-body: half the body, then nothing")
+    stop(proxy)
+
+
 def main():
     t = time.time()
     try:
         moto = start_moto()
         objects, meta = test_plain(moto)
         test_faults(moto, objects, meta)
+        test_hostile(moto, objects)
     finally:
         for proc in children:
             proc.kill()

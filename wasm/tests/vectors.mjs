@@ -19,6 +19,14 @@ const require = createRequire(import.meta.url);
 const wasm = require(path.join(repo, 'target/wasm-node/ctverify_wasm.js'));
 const NOW = '2026-01-01T00:00:00Z';
 const cli = process.env.CTVERIFY_BIN;
+// The report's published JSON Schema (docs/report.schema.json), with ajv
+// (installed by npm ci in wasm/tests/browser, as playwright-core).
+const Ajv2020 = createRequire(path.join(repo, 'wasm/tests/browser/package.json'))('ajv/dist/2020');
+const schemaErrors = (() => {
+  const check = new Ajv2020({ allErrors: true, strict: false }).compile(
+    JSON.parse(fs.readFileSync(path.join(repo, 'docs/report.schema.json'), 'utf8')));
+  return (report) => (check(report) ? [] : check.errors.map((e) => `${e.instancePath} ${e.message}`));
+})();
 
 /** Regular files under dir, as `/`-separated paths relative to it. */
 function walk(dir, rel = '') {
@@ -112,6 +120,7 @@ for (const name of fs.readdirSync(vectors).sort()) {
   }
   if (json !== undefined) {
     const report = JSON.parse(json);
+    for (const e of schemaErrors(report)) problems.push(`report schema: ${e}`);
     if (report.verdict !== exp.verdict) problems.push(`verdict ${report.verdict}, expected ${exp.verdict}`);
     const code = { valid: 0, invalid: 1, incomplete: 2 }[report.verdict];
     if (code !== exp.exit_code) problems.push(`exit code ${code}, expected ${exp.exit_code}`);
