@@ -141,6 +141,49 @@ fn the_schema_refuses_what_is_not_a_report() {
     });
 }
 
+/// The report schema and the docs' table of finding kinds list exactly the
+/// core's kinds (`Kind::ALL`), each under its class.
+#[test]
+fn the_schema_and_the_docs_list_every_kind() {
+    use ctverify_core::report::Kind;
+    let want: Vec<(String, String)> = Kind::ALL
+        .iter()
+        .map(|k| (k.name().to_string(), k.class().name().to_string()))
+        .collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let schema: Value = serde_json::from_slice(&std::fs::read(root.join("docs/report.schema.json")).unwrap()).unwrap();
+    let mut in_schema = vec![];
+    for branch in schema["$defs"]["finding"]["oneOf"].as_array().unwrap() {
+        let class = branch["properties"]["class"]["const"].as_str().unwrap().to_string();
+        let kinds = &branch["properties"]["kind"];
+        let names: Vec<&Value> = match kinds["enum"].as_array() {
+            Some(list) => list.iter().collect(),
+            None => vec![&kinds["const"]],
+        };
+        for n in names {
+            in_schema.push((n.as_str().unwrap().to_string(), class.clone()));
+        }
+    }
+    let docs = std::fs::read_to_string(root.join("docs/usage.md")).unwrap();
+    let in_docs: Vec<(String, String)> = docs
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            let kind = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let class = cells.get(2)?;
+            want.iter()
+                .any(|(k, _)| k == kind)
+                .then(|| (kind.to_string(), class.to_string()))
+        })
+        .collect();
+    let sorted = |mut v: Vec<(String, String)>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(in_schema), sorted(want.clone()), "docs/report.schema.json");
+    assert_eq!(sorted(in_docs), sorted(want), "docs/usage.md, Finding kinds");
+}
+
 #[test]
 fn at_least_thirty_vectors() {
     assert!(vectors().len() >= 30, "only {} vectors", vectors().len());

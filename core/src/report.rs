@@ -62,6 +62,34 @@ pub enum Class {
 }
 
 impl Kind {
+    /// Every kind a finding can have, in declaration order, `Valid` last:
+    /// the one list that metrics, the report schema, the docs and the
+    /// tests are checked against (`all_lists_every_kind` keeps it complete).
+    pub const ALL: [Kind; 16] = [
+        Kind::LogModified,
+        Kind::LogMissing,
+        Kind::LogMalformed,
+        Kind::DigestMissing,
+        Kind::DigestMalformed,
+        Kind::DigestSignatureInvalid,
+        Kind::DigestMoved,
+        Kind::ChainHashMismatch,
+        Kind::ChainSignatureMismatch,
+        Kind::DigestUnsigned,
+        Kind::DigestKeyUnknown,
+        Kind::CoverageGap,
+        Kind::ReadError,
+        Kind::ChainRestart,
+        Kind::LogUnreferenced,
+        Kind::Valid,
+    ];
+
+    /// The kinds of the contract's vocabulary: [`Kind::ALL`] without
+    /// `Valid` (which only `--verbose` lists).
+    pub fn vocabulary() -> impl Iterator<Item = Kind> {
+        Kind::ALL.into_iter().filter(|k| *k != Kind::Valid)
+    }
+
     /// The class SPEC §6 assigns to this kind.
     pub fn class(self) -> Class {
         use Kind::*;
@@ -364,6 +392,29 @@ impl Sink for NullSink {
 
 #[cfg(test)]
 mod tests {
+    /// [`Kind::ALL`] is exactly the declared variants, in order (read from
+    /// this file: `Kind` is `#[non_exhaustive]`, so other crates cannot
+    /// match it exhaustively, and a list can silently fall behind).
+    #[test]
+    fn all_lists_every_kind() {
+        let source = include_str!("report.rs");
+        let body = source
+            .split_once("pub enum Kind {")
+            .and_then(|(_, rest)| rest.split_once("\n}"))
+            .map(|(body, _)| body)
+            .expect("`pub enum Kind { ... }`");
+        let declared: Vec<&str> = body
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("#["))
+            .map(|l| l.trim_end_matches(','))
+            .collect();
+        let listed: Vec<String> = super::Kind::ALL.iter().map(|k| format!("{k:?}")).collect();
+        assert_eq!(declared, listed, "Kind::ALL must list every Kind, in order");
+        let names: std::collections::BTreeSet<&str> = super::Kind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(names.len(), super::Kind::ALL.len(), "names are unique");
+    }
+
     use super::*;
 
     #[test]
