@@ -104,7 +104,7 @@ fn validate(args: &args::ValidateArgs, export: Option<&std::path::Path>) -> Exit
     let (mut code, outcome, checkpoints) = match result {
         Ok((outcome, checkpoints)) => (outcome.report.verdict.exit_code(), Some(outcome), checkpoints),
         Err(e) => {
-            eprintln!("ctverify: error: {e:#}");
+            eprintln!("ctverify: error: {e:#}{}", hint(&e));
             (EXIT_ERROR, None, vec![])
         }
     };
@@ -191,8 +191,22 @@ fn run_s3(
 }
 
 fn fail(e: &anyhow::Error) -> ExitCode {
-    eprintln!("ctverify: error: {e:#}");
+    eprintln!("ctverify: error: {e:#}{}", hint(e));
     ExitCode::from(EXIT_ERROR)
+}
+
+/// What the user can do about a core error, in this front end's flags
+/// (the core's messages name no flag; the page adds its own words).
+fn hint(e: &anyhow::Error) -> &'static str {
+    use ctverify_core::verify::RunError;
+    match e.downcast_ref::<RunError>() {
+        Some(RunError::NoDigests) => " (give --start-time and --end-time to report the range as a coverage gap)",
+        Some(RunError::TooManyListedLogs(_)) => "; narrow the range or raise --max-listed-logs",
+        Some(RunError::Listing(_)) => {
+            ": give --s3-prefix P (the folder that holds AWSLogs/; --s3-prefix '' when it is at the top)"
+        }
+        _ => "",
+    }
 }
 
 /// The current time from the system clock.

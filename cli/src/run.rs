@@ -72,13 +72,9 @@ impl Counter {
 }
 
 /// The keys of a finished listing plan; a plan that stopped is a
-/// could-not-run error that says how to narrow it.
+/// could-not-run error (`main` adds how to narrow it).
 pub fn listed(listing: Listing) -> Result<Vec<String>> {
-    listing.into_keys().map_err(|e| {
-        anyhow::anyhow!(
-            "{e}: give --s3-prefix P (the folder that holds AWSLogs/; --s3-prefix '' when it is at the top)"
-        )
-    })
+    Ok(listing.into_keys().map_err(ctverify_core::verify::RunError::from)?)
 }
 
 /// Runs strict validation of `config`.

@@ -169,10 +169,10 @@ type JobMap = BTreeMap<(ObjectRef, [u8; 32]), (bool, Vec<(usize, Timestamp)>)>;
 pub enum RunError {
     /// No digest of the selected trails was found and no range was given
     /// that could be reported as uncovered.
-    #[error("no CloudTrail digest files found for the selection (give --start-time and --end-time to report the range as a coverage gap)")]
+    #[error("no CloudTrail digest files found for the selection")]
     NoDigests,
     /// The loaded digests list more log files than the run allows.
-    #[error("the digests list more than {0} log files in total; narrow the range or raise --max-listed-logs")]
+    #[error("the digests list more than {0} log files in total")]
     TooManyListedLogs(usize),
     /// The listing plan stopped before it was complete.
     #[error(transparent)]
