@@ -9,7 +9,7 @@ mod generator;
 mod s3env;
 mod schema;
 
-use s3env::{ctverify, moto, proxy, regex_escape, repo, stats, upload, Server};
+use s3env::{ctverify, moto, proxy, regex_escape, repo, stats, upload, walk, Server};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -572,20 +572,6 @@ fn export_of_tampered_vectors() {
             "{name}: export vs the vector's own copy"
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
 }
 
 fn tempdir(name: &str) -> PathBuf {
