@@ -457,16 +457,10 @@ impl S3Store {
                             break;
                         }
                     }
-                    Ok(None) => {
-                        let received = body.received() as i64;
-                        match (length, listed) {
-                            (Some(n), _) if n != received => return Ok(Attempt::Again(short(n, received))),
-                            (None, Some(n)) if n != received => {
-                                return Ok(Attempt::Again(format!("body of {received} bytes, {n} listed")))
-                            }
-                            _ => break,
-                        }
-                    }
+                    Ok(None) => match size_problem(length, listed, body.received()) {
+                        Some(why) => return Ok(Attempt::Again(why)),
+                        None => break,
+                    },
                     Err(why) => return Ok(Attempt::Again(why)),
                 }
             }
@@ -608,14 +602,7 @@ async fn stream(
                     }
                 }
             }
-            Ok(None) => {
-                let received = body.received() as i64;
-                break match (length, listed) {
-                    (Some(n), _) if n != received => Some(short(n, received)),
-                    (None, Some(n)) if n != received => Some(format!("body of {received} bytes, {n} listed")),
-                    _ => None,
-                };
-            }
+            Ok(None) => break size_problem(length, listed, body.received()),
             Err(why) => break Some(why),
         }
     };
@@ -653,8 +640,7 @@ async fn read_all(mut body: Paced, expected: i64, counters: &Counters) -> Result
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            None if bytes.len() as i64 == expected => return Ok(bytes),
-            None => return Err(short(expected, bytes.len() as i64)),
+            None => return size_problem(Some(expected), None, bytes.len() as u64).map_or(Ok(bytes), Err),
         }
     }
 }
@@ -683,8 +669,15 @@ fn consume(
     (hasher.map(LogHasher::finish), partial)
 }
 
-fn short(expected: i64, received: i64) -> String {
-    format!("body cut short: {received} of {expected} bytes")
+/// How a body that ended after `received` bytes disagrees with its
+/// `Content-Length` (else, without one, with the size the listing gave).
+fn size_problem(length: Option<i64>, listed: Option<i64>, received: u64) -> Option<String> {
+    let received = i64::try_from(received).unwrap_or(i64::MAX);
+    match (length, listed) {
+        (Some(n), _) if n != received => Some(format!("body cut short: {received} of {n} bytes")),
+        (None, Some(n)) if n != received => Some(format!("body of {received} bytes, {n} listed")),
+        _ => None,
+    }
 }
 
 /// S3 sent a whole-object checksum that the SDK checks once the body has
