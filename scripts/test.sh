@@ -48,11 +48,14 @@ step "moto (S3 + CloudTrail stand-in for the S3-mode tests) in a throwaway virtu
 bash test-support/s3/install.sh
 .venv/moto/bin/python test-support/s3/selftest.py
 
-step "playwright-core and ajv (npm ci) for the page tests"
+step "playwright-core, ajv and eslint (npm ci) for the page tests"
 if [ -f wasm/tests/browser/package-lock.json ] && { [ ! -d wasm/tests/browser/node_modules/playwright-core ] ||
-  [ ! -d wasm/tests/browser/node_modules/ajv ]; }; then
+  [ ! -d wasm/tests/browser/node_modules/ajv ] || [ ! -d wasm/tests/browser/node_modules/eslint ]; }; then
   (cd wasm/tests/browser && npm ci --silent --no-audit --no-fund)
 fi
+
+step "lint: the page's and the JS tests' code (ESLint, wasm/eslint.config.js)"
+wasm/tests/browser/node_modules/.bin/eslint --max-warnings 0 wasm
 
 step "format"
 cargo fmt --all -- --check
@@ -74,7 +77,7 @@ fi
 step "browser page: wasm32 release build (linted) + wasm-bindgen-cli (pinned, installed when missing)"
 bash wasm/build.sh
 
-step "WASM: every vector through the module under Node, reports byte-identical to the CLI's"
+step "WASM: every vector through the module under Node (the page's sequence), reports the CLI's (byte-identical but for its hints)"
 CTVERIFY_BIN=$bin/ctverify node wasm/tests/vectors.mjs
 
 if [ -f wasm/tests/browser/e2e.mjs ]; then

@@ -43,7 +43,17 @@ pub enum Command {
 }
 
 /// Flags of `ctverify export`: the S3 flags of `validate`, and `--out`.
+/// The flags of `validate` that do not apply to an export (`--local`,
+/// `--compat`, `--state` and the flags that need it) are refused when the
+/// command line is parsed.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("local", |a| a.conflicts_with("out").hide(true)),
+    mut_arg("compat", |a| a.conflicts_with("out").hide(true)),
+    mut_arg("state", |a| a.conflicts_with("out").hide(true)),
+    mut_arg("state_reset", |a| a.hide(true)),
+    mut_arg("recheck", |a| a.hide(true))
+)]
 pub struct ExportArgs {
     /// Folder to write the local copy into (created when missing).
     #[arg(long, value_name = "DIR")]

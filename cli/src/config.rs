@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use ctverify_core::keys::Keyring;
 use ctverify_core::logs::LogBudget;
 use ctverify_core::time::Timestamp;
-use ctverify_core::verify::Options;
+use ctverify_core::verify::{CheckedOptions, Options};
 use std::path::PathBuf;
 
 /// Where the objects come from.
@@ -47,8 +47,9 @@ pub struct Config {
     pub source: Source,
     /// Public keys (`None`: S3 mode fetches them with `ListPublicKeys`).
     pub keyring: Option<Keyring>,
-    /// Core options.
-    pub options: Options,
+    /// Core options, checked (change them only with
+    /// [`CheckedOptions::amend`], which checks them again).
+    pub options: CheckedOptions,
 }
 
 /// The S3 bounds the flags give (`--s3-attempt-timeout`, `--s3-deadline`,
@@ -61,6 +62,15 @@ pub fn limits(args: &ValidateArgs) -> crate::s3::limits::Limits {
         min_rate: args.s3_min_rate,
         backoff: Duration::from_millis(args.s3_backoff_ms),
     }
+}
+
+/// The flag combinations a `--compat` run refuses (the strict run's are in
+/// [`resolve`]; `export`'s are refused by clap, `args::ExportArgs`).
+pub fn check_compat(args: &ValidateArgs) -> Result<()> {
+    if args.state.is_some() || args.report.is_some() || args.metrics.is_some() {
+        bail!("--state, --report and --metrics do not apply with --compat (aws-cli's output and exit codes)");
+    }
+    Ok(())
 }
 
 /// Resolves the flags of a strict-mode run. Errors are usage errors (exit 2).

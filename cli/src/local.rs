@@ -6,14 +6,18 @@
 //! Only regular files are objects: a folder at a key means no object there
 //! (as in S3), and a FIFO, socket or device is never opened (a read error).
 
+use crate::run::{Reads, Source};
 use anyhow::{Context, Result};
+use ctverify_core::digest::DIGEST_READ_CAP;
 use ctverify_core::layout::safe_segments;
 use ctverify_core::logs::{HashedLog, LogBudget, LogHasher};
-use ctverify_core::verify::{ListRequest, ListResponse, Metadata, ReadFailure};
+use ctverify_core::verify::{JobId, ListRequest, ListResponse, LogJob, LogResult, Metadata, ParsedDigest, ReadFailure};
 use std::collections::HashMap;
 use std::fs::File;
+use std::future::Future;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Suffix of metadata sidecars.
@@ -26,6 +30,24 @@ pub struct LocalStore {
     /// Resolved directories (after symlinks), checked to be inside `root`:
     /// logs share a few date folders, so each is resolved once.
     dirs: Arc<Mutex<HashMap<PathBuf, Result<PathBuf, ReadFailure>>>>,
+    /// What the strict run read (files and bytes).
+    counter: Arc<Counter>,
+    /// The folder as the user named it (for messages).
+    shown: PathBuf,
+}
+
+/// Counts what the local store reads.
+#[derive(Debug, Default)]
+struct Counter {
+    objects: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Counter {
+    fn add(&self, bytes: u64) {
+        self.objects.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
 }
 
 impl LocalStore {
@@ -40,6 +62,8 @@ impl LocalStore {
         Ok(LocalStore {
             root,
             dirs: Arc::default(),
+            counter: Arc::default(),
+            shown: dir.to_path_buf(),
         })
     }
 
@@ -269,5 +293,118 @@ fn io_failure(e: std::io::Error) -> ReadFailure {
     match e.kind() {
         ErrorKind::NotFound => ReadFailure::NotFound,
         _ => ReadFailure::Other(e.to_string()),
+    }
+}
+
+/// A strict run over the local copy `dir`, with the given keys.
+pub fn run(
+    config: &crate::config::Config,
+    dir: &Path,
+    keyring: &ctverify_core::keys::Keyring,
+) -> Result<crate::run::Outcome> {
+    let store = LocalStore::open(dir)?;
+    let keyring = keyring.clone();
+    crate::run::runtime()?.block_on(crate::run::strict(config.options.clone(), &store, |_| async move {
+        Ok(keyring)
+    }))
+}
+
+/// The local copy as the strict run's source: every read on the blocking
+/// pool, logs in batches (one hand-over per small log would cost more than
+/// hashing it), as many at once as there are cores (twice, so that no core
+/// waits for a hand-over).
+impl Source for LocalStore {
+    fn list(&self, req: ListRequest) -> impl Future<Output = Result<ListResponse>> + Send + 'static {
+        let store = self.clone();
+        async move {
+            tokio::task::spawn_blocking(move || store.list_request(&req))
+                .await
+                .context("listing task failed")?
+        }
+    }
+
+    fn load_digest(&self, key: String) -> impl Future<Output = Result<ParsedDigest>> + Send + 'static {
+        let store = self.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let object = store.read_object(&key, DIGEST_READ_CAP);
+                if let Ok(bytes) = &object {
+                    store.counter.add(bytes.len() as u64);
+                }
+                let metadata = store.metadata(&key);
+                ParsedDigest::parse(key, object, metadata)
+            })
+            .await
+            .context("digest loading task failed")
+        }
+    }
+
+    fn hash_logs(
+        &self,
+        jobs: Vec<LogJob>,
+        budget: LogBudget,
+    ) -> impl Future<Output = Vec<(JobId, LogResult)>> + Send + 'static {
+        let store = self.clone();
+        async move {
+            let ids: Vec<JobId> = jobs.iter().map(|j| j.id).collect();
+            let hashed = tokio::task::spawn_blocking(move || {
+                jobs.iter()
+                    .map(|job| (job.id, store.hash_job(job, budget)))
+                    .collect::<Vec<_>>()
+            })
+            .await;
+            // A worker that died leaves its logs unread: never valid.
+            hashed.unwrap_or_else(|e| {
+                ids.into_iter()
+                    .map(|id| {
+                        (
+                            id,
+                            LogResult::Failed(ReadFailure::Other(format!("hashing task failed: {e}"))),
+                        )
+                    })
+                    .collect()
+            })
+        }
+    }
+
+    fn concurrency(&self) -> usize {
+        2 * std::thread::available_parallelism().map_or(1, usize::from)
+    }
+
+    fn logs_per_batch(&self, total: usize) -> usize {
+        (total / (self.concurrency() * 16)).clamp(1, 256)
+    }
+
+    fn reads(&self) -> Reads {
+        Reads {
+            lists: 0,
+            objects: self.counter.objects.load(Ordering::Relaxed),
+            bytes: self.counter.bytes.load(Ordering::Relaxed),
+        }
+    }
+
+    fn describe_reads(&self, reads: &Reads) -> String {
+        format!(
+            "read {} files, {:.1} MB from {}",
+            reads.objects,
+            reads.bytes as f64 / 1e6,
+            self.shown.display()
+        )
+    }
+}
+
+impl LocalStore {
+    /// Hashes one vouched log (streamed); unvouched logs are not read.
+    fn hash_job(&self, job: &LogJob, budget: LogBudget) -> LogResult {
+        if !job.vouched {
+            return LogResult::Skipped;
+        }
+        match self.hash_log(&job.object.key, budget) {
+            Ok(h) => {
+                self.counter.add(h.compressed);
+                LogResult::Hashed(h)
+            }
+            Err(f) => LogResult::Failed(f),
+        }
     }
 }

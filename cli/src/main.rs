@@ -32,12 +32,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate(args) => validate(&args, None),
-        Command::Export(args) => {
-            if args.validate.local.is_some() || args.validate.compat {
-                return fail(&anyhow::anyhow!("export reads S3: --local and --compat do not apply"));
-            }
-            validate(&args.validate, Some(&args.out))
-        }
+        // clap refuses --local, --compat and --state with export.
+        Command::Export(args) => validate(&args.validate, Some(&args.out)),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut script = Vec::new();
@@ -88,23 +84,19 @@ fn validate(args: &args::ValidateArgs, export: Option<&std::path::Path>) -> Exit
         None => system_now(),
     };
     if args.compat {
-        if args.state.is_some() || args.report.is_some() || args.metrics.is_some() {
-            return fail(&anyhow::anyhow!(
-                "--state, --report and --metrics do not apply with --compat (aws-cli's output and exit codes)"
-            ));
+        if let Err(e) = config::check_compat(args) {
+            return fail(&e);
         }
         return ExitCode::from(compat::run(args, now));
     }
-    if export.is_some() && args.state.is_some() {
-        return fail(&anyhow::anyhow!(
-            "export does not take --state (run validate --state for scheduled checks)"
-        ));
-    }
-    let result = strict(args, export, now);
+    let result = strict(args, export, now).map(|(mut outcome, checkpoints)| {
+        outcome.report.render_hints(cli_hint);
+        (outcome, checkpoints)
+    });
     let (mut code, outcome, checkpoints) = match result {
         Ok((outcome, checkpoints)) => (outcome.report.verdict.exit_code(), Some(outcome), checkpoints),
         Err(e) => {
-            eprintln!("ctverify: error: {e:#}{}", hint(&e));
+            eprintln!("ctverify: error: {}", describe(&e));
             (EXIT_ERROR, None, vec![])
         }
     };
@@ -164,7 +156,7 @@ fn strict(
     }
     let session = schedule::Session::open(args, &mut config)?;
     schedule::run(session, &config, |c| match (&c.source, &c.keyring) {
-        (Source::Local(dir), Some(keyring)) => run::run(c, dir, keyring),
+        (Source::Local(dir), Some(keyring)) => local::run(c, dir, keyring),
         (Source::Local(_), None) => Err(anyhow::anyhow!("--local needs --public-keys FILE")),
         (Source::S3(s3), _) => run_s3(c, s3, export),
     })
@@ -191,8 +183,35 @@ fn run_s3(
 }
 
 fn fail(e: &anyhow::Error) -> ExitCode {
-    eprintln!("ctverify: error: {e:#}{}", hint(e));
+    eprintln!("ctverify: error: {}", describe(e));
     ExitCode::from(EXIT_ERROR)
+}
+
+/// A finding's message in this front end's words: the core names what
+/// the user can do ([`Hint`](ctverify_core::report::Hint)), the CLI says
+/// which flag does it.
+fn cli_hint(hint: ctverify_core::report::Hint, message: &str) -> String {
+    use ctverify_core::report::Hint;
+    match hint {
+        Hint::AddPublicKey => format!("{message} (add it with --public-keys)"),
+        Hint::RequestedRegion => format!("--{message}"),
+        _ => message.to_string(),
+    }
+}
+
+/// An error in this front end's words: the core's option errors name the
+/// flags here, other core errors get a hint.
+fn describe(e: &anyhow::Error) -> String {
+    use ctverify_core::verify::OptionsError;
+    match e.downcast_ref::<OptionsError>() {
+        Some(OptionsError::ReversedRange { start, end }) => {
+            format!("invalid time range: --start-time {start} is after --end-time {end}")
+        }
+        Some(OptionsError::ZeroBudget) => {
+            "--max-log-bytes, --max-log-ratio and --max-listed-logs must be at least 1".to_string()
+        }
+        _ => format!("{e:#}{}", hint(e)),
+    }
 }
 
 /// What the user can do about a core error, in this front end's flags

@@ -1,27 +1,62 @@
-//! A strict-mode run over a local copy, driven by the core
-//! ([`ctverify_core::verify::Driver`]): this file only does the IO — it runs
-//! the core's listing plan over the folder, loads and parses digests on
-//! worker threads, and streams each vouched log through the hasher on all
-//! cores, handing every result back to the driver as it completes.
+//! The one strict run of the CLI, generic over its [`Source`] (a local copy,
+//! S3, or S3 while exporting): the core's [`Driver`] owns the sequence; this
+//! file only answers its requests — the listings concurrently, the digests
+//! and logs with at most [`Source::concurrency`] requests in flight — and
+//! hands every result back as it completes. No verification rule lives
+//! here, and no source-specific step: each source's setup (the bucket, its
+//! keys) is in its own module (`local`, `s3::strict`).
 
-use crate::config::Config;
-use crate::local::LocalStore;
 use crate::progress::ProgressSink;
-use anyhow::Result;
-use ctverify_core::digest::DIGEST_READ_CAP;
+use anyhow::{Context, Result};
 use ctverify_core::keys::Keyring;
 use ctverify_core::logs::LogBudget;
-use ctverify_core::report::Covered;
-use ctverify_core::report::{Report, Sink};
-use ctverify_core::verify::ChainProgress;
-use ctverify_core::verify::{Driver, Listing, LogJob, LogResult, ParsedDigest};
-use rayon::prelude::*;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::sync_channel;
+use ctverify_core::report::{Covered, Report};
+use ctverify_core::verify::{
+    ChainProgress, CheckedOptions, Driver, JobId, ListRequest, ListResponse, LogJob, LogResult, ParsedDigest,
+};
+use std::future::Future;
 use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
 
-/// Batches of results waiting between the workers and the driver.
-const IN_FLIGHT: usize = 256;
+/// What a strict run reads from. Every method returns a `'static` future
+/// (sources are cheap to clone), so requests run as concurrent tasks.
+pub trait Source: Clone + Send + Sync + 'static {
+    /// One listing of the core's plan (every page of it); an error when it
+    /// could not be completed (the run cannot judge from part of it).
+    fn list(&self, req: ListRequest) -> impl Future<Output = Result<ListResponse>> + Send + 'static;
+
+    /// Reads one digest with its S3 metadata and parses it (off the async
+    /// workers). Faults are in the result ([`ParsedDigest`] records a read
+    /// failure); an error stops the run.
+    fn load_digest(&self, key: String) -> impl Future<Output = Result<ParsedDigest>> + Send + 'static;
+
+    /// Hashes a batch of log jobs, streamed under `budget`. Unvouched jobs
+    /// need not be read ([`LogResult::Skipped`]).
+    fn hash_logs(
+        &self,
+        jobs: Vec<LogJob>,
+        budget: LogBudget,
+    ) -> impl Future<Output = Vec<(JobId, LogResult)>> + Send + 'static;
+
+    /// How many requests may be in flight.
+    fn concurrency(&self) -> usize;
+
+    /// How many logs one [`hash_logs`](Self::hash_logs) call takes, for a
+    /// run of `total` logs.
+    fn logs_per_batch(&self, total: usize) -> usize;
+
+    /// After the logs: anything the source still has to do (an export
+    /// copies what the run did not read).
+    fn finish(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        async { Ok(()) }
+    }
+
+    /// What was read so far.
+    fn reads(&self) -> Reads;
+
+    /// `reads` in words (`--verbose`).
+    fn describe_reads(&self, reads: &Reads) -> String;
+}
 
 /// The outcome of a run.
 pub struct Outcome {
@@ -57,64 +92,75 @@ impl Outcome {
     }
 }
 
-/// Counts what the local store reads.
-#[derive(Default)]
-struct Counter {
-    objects: AtomicU64,
-    bytes: AtomicU64,
+/// The runtime of a run: worker threads for the requests; reading and
+/// hashing run on its blocking pool.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
-impl Counter {
-    fn add(&self, bytes: u64) {
-        self.objects.fetch_add(1, Ordering::Relaxed);
-        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+/// Runs strict validation with `opts` over `source`. `keys` gives the
+/// keyring once the digests to load are known (their keys).
+pub async fn strict<S, K>(opts: CheckedOptions, source: &S, keys: impl FnOnce(Vec<String>) -> K) -> Result<Outcome>
+where
+    S: Source,
+    K: Future<Output = Result<Keyring>>,
+{
+    let verbose = opts.verbose;
+    let budget = opts.log_budget;
+    let mut driver = Driver::new(opts);
+
+    // Listings: every request the plan has ready runs at once.
+    let mut inflight = JoinSet::new();
+    loop {
+        while let Some(req) = driver.next_listing()? {
+            let answer = source.list(req.clone());
+            inflight.spawn(async move { (req, answer.await) });
+        }
+        match inflight.join_next().await {
+            Some(joined) => {
+                let (req, resp) = joined.context("listing task failed")?;
+                driver.listed(&req, resp?)?;
+            }
+            None => break,
+        }
     }
-}
-
-/// The keys of a finished listing plan; a plan that stopped is a
-/// could-not-run error (`main` adds how to narrow it).
-pub fn listed(listing: Listing) -> Result<Vec<String>> {
-    Ok(listing.into_keys().map_err(ctverify_core::verify::RunError::from)?)
-}
-
-/// Runs strict validation of `config`.
-pub fn run(config: &Config, local: &std::path::Path, keyring: &Keyring) -> Result<Outcome> {
-    let store = LocalStore::open(local)?;
-    let mut listing = Listing::new(&config.options);
-    while let Some(req) = listing.next_request() {
-        let resp = store.list_request(&req)?;
-        listing.accept(&req, resp);
-    }
-    let mut driver = Driver::new(config.options.clone(), keyring.clone())?;
-    let to_load = driver.plan(listed(listing)?);
+    let to_load = driver.plan()?;
+    let keyring = keys(to_load.clone()).await?;
     let mut sink = ProgressSink::new(to_load.len() as u64);
-    let counter = Counter::default();
-    load_digests(&store, &to_load, &mut driver, &mut sink, &counter)?;
-    let jobs = driver.analyze(&mut sink)?;
+    let limit = source.concurrency();
+
+    // Digests: read and parsed concurrently, handed over as they come.
+    pump(
+        to_load,
+        limit,
+        |key| source.load_digest(key),
+        |parsed| Ok(driver.add_digest(parsed?, &mut sink)?),
+    )
+    .await?;
+
+    let jobs = driver.analyze(&keyring, &mut sink)?;
     let started = Instant::now();
-    hash_logs(
-        &store,
-        &jobs,
-        config.options.log_budget,
-        &mut driver,
-        &mut sink,
-        &counter,
-    )?;
+    let per_batch = source.logs_per_batch(jobs.len()).max(1);
+    let batches: Vec<Vec<LogJob>> = jobs.chunks(per_batch).map(<[LogJob]>::to_vec).collect();
+    pump(
+        batches,
+        limit,
+        |batch| source.hash_logs(batch, budget),
+        |results| {
+            for (id, result) in results {
+                driver.log_result(id, result, &mut sink)?;
+            }
+            Ok(())
+        },
+    )
+    .await?;
     let hashing = started.elapsed();
+    source.finish().await?;
     sink.finish();
-    let (report, progress) = driver.finish_with_progress(&mut sink)?;
-    let reads = Reads {
-        lists: 0,
-        objects: counter.objects.load(Ordering::Relaxed),
-        bytes: counter.bytes.load(Ordering::Relaxed),
-    };
-    if config.options.verbose {
-        eprintln!(
-            "ctverify: read {} files, {:.1} MB from {}",
-            reads.objects,
-            reads.bytes as f64 / 1e6,
-            local.display()
-        );
+    let (report, progress) = driver.finish(&mut sink)?;
+    let reads = source.reads();
+    if verbose {
+        eprintln!("ctverify: {}", source.describe_reads(&reads));
     }
     Ok(Outcome {
         report,
@@ -124,102 +170,34 @@ pub fn run(config: &Config, local: &std::path::Path, keyring: &Keyring) -> Resul
     })
 }
 
-/// Reads and parses the digests on worker threads (object bytes are dropped
-/// there) and hands them to the driver as they come. Stops at the first
-/// error (the listed-logs budget).
-fn load_digests(
-    store: &LocalStore,
-    keys: &[String],
-    driver: &mut Driver,
-    sink: &mut dyn Sink,
-    counter: &Counter,
-) -> Result<()> {
-    pump(
-        keys,
-        1,
-        |key| {
-            let object = store.read_object(key, DIGEST_READ_CAP);
-            if let Ok(bytes) = &object {
-                counter.add(bytes.len() as u64);
-            }
-            ParsedDigest::parse(key.clone(), object, store.metadata(key))
-        },
-        |parsed| Ok(driver.add_digest(parsed, sink)?),
-    )
-}
-
-/// Streams every vouched log through gunzip + SHA-256 on all cores; the
-/// results go to the driver as they complete, in small batches (one
-/// hand-over per log would cost more than hashing a small log).
-fn hash_logs(
-    store: &LocalStore,
-    jobs: &[LogJob],
-    budget: LogBudget,
-    driver: &mut Driver,
-    sink: &mut dyn Sink,
-    counter: &Counter,
-) -> Result<()> {
-    let per_batch = (jobs.len() / (rayon::current_num_threads() * 32)).clamp(1, 256);
-    pump(
-        jobs,
-        per_batch,
-        |job| {
-            let result = hash_log(store, job, budget);
-            if let LogResult::Hashed(h) = &result {
-                counter.add(h.compressed);
-            }
-            (job.id, result)
-        },
-        |(id, result)| {
-            driver.log_result(id, result, sink);
-            Ok(())
-        },
-    )
-}
-
-/// Runs `work` over `items` on all cores, `per_batch` items at a time, and
-/// hands every result to `consume` on this thread as its batch completes
-/// (at most [`IN_FLIGHT`] batches waiting). Stops early when `consume`
-/// fails, and returns that error.
-fn pump<T: Sync, R: Send>(
-    items: &[T],
-    per_batch: usize,
-    work: impl Fn(&T) -> R + Sync,
+/// Runs `work` over `items` with at most `limit` in flight and hands each
+/// result to `consume` on this task as it completes. Stops at the first
+/// error `consume` returns.
+pub async fn pump<T, R, F, Fut>(
+    items: impl IntoIterator<Item = T>,
+    limit: usize,
+    work: F,
     mut consume: impl FnMut(R) -> Result<()>,
-) -> Result<()> {
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let (tx, rx) = sync_channel::<Vec<R>>(IN_FLIGHT);
-        let (stop, work) = (&stop, &work);
-        s.spawn(move || {
-            items.par_chunks(per_batch.max(1)).for_each_with(tx, |tx, batch| {
-                if stop.load(Ordering::Relaxed) {
-                    return;
+) -> Result<()>
+where
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = R> + Send + 'static,
+    R: Send + 'static,
+{
+    let mut set = JoinSet::new();
+    let mut items = items.into_iter();
+    loop {
+        while set.len() < limit.max(1) {
+            match items.next() {
+                Some(t) => {
+                    set.spawn(work(t));
                 }
-                if tx.send(batch.iter().map(work).collect()).is_err() {
-                    stop.store(true, Ordering::Relaxed);
-                }
-            });
-        });
-        for batch in rx {
-            for result in batch {
-                if let Err(e) = consume(result) {
-                    stop.store(true, Ordering::Relaxed);
-                    return Err(e);
-                }
+                None => break,
             }
         }
-        Ok(())
-    })
-}
-
-/// Hashes one vouched log (streamed); unvouched logs are not read.
-fn hash_log(store: &LocalStore, job: &LogJob, budget: LogBudget) -> LogResult {
-    if !job.vouched {
-        return LogResult::Skipped;
-    }
-    match store.hash_log(&job.object.key, budget) {
-        Ok(h) => LogResult::Hashed(h),
-        Err(f) => LogResult::Failed(f),
+        match set.join_next().await {
+            Some(r) => consume(r.context("worker task failed")?)?,
+            None => return Ok(()),
+        }
     }
 }

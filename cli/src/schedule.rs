@@ -59,7 +59,7 @@ impl Session {
         };
         let file = StateFile::lock(path)?;
         let scope = scope_of(args, config);
-        let opts = &mut config.options;
+        let opts = &config.options;
         let loaded = if args.state_reset { None } else { file.load()? };
         let state = match loaded {
             Some(s) => {
@@ -80,24 +80,28 @@ impl Session {
                 State::new(scope, opts.start, opts.now)
             }
         };
-        for c in &state.chains {
-            let scope = match &c.checkpoint {
-                Some(cp) => ChainScope::resume(cp.clone()),
-                None => ChainScope {
-                    start: c.since,
-                    end: None,
-                    anchor: None,
-                },
-            };
-            opts.scopes.insert(c.chain.clone(), scope);
-        }
-        if opts.start.is_none() {
-            // Chains first seen now: where the known ones resume.
-            opts.start = opts.scopes.values().map(|s| s.start).min().or(state.origin);
-            if let (Some(s), Some(e)) = (opts.start, opts.end) {
-                opts.start = Some(s.min(e));
+        let chains = state.chains.clone();
+        let origin = state.origin;
+        config.options = config.options.clone().amend(|opts| {
+            for c in &chains {
+                let scope = match &c.checkpoint {
+                    Some(cp) => ChainScope::resume(cp.clone()),
+                    None => ChainScope {
+                        start: c.since,
+                        end: None,
+                        anchor: None,
+                    },
+                };
+                opts.scopes.insert(c.chain.clone(), scope);
             }
-        }
+            if opts.start.is_none() {
+                // Chains first seen now: where the known ones resume.
+                opts.start = opts.scopes.values().map(|s| s.start).min().or(origin);
+                if let (Some(s), Some(e)) = (opts.start, opts.end) {
+                    opts.start = Some(s.min(e));
+                }
+            }
+        })?;
         Ok(Some(Session {
             file,
             before: state.clone(),
@@ -117,9 +121,9 @@ impl Session {
     /// The configuration of the re-verification pass (`--recheck N`): for
     /// each chain with a checkpoint, the next N hours of its verified
     /// history, oldest-checked first; `None` when there is nothing to do.
-    pub fn recheck_config(&self, config: &Config) -> Option<(Config, Vec<Covered>)> {
+    pub fn recheck_config(&self, config: &Config) -> Result<Option<(Config, Vec<Covered>)>> {
         if self.recheck_hours == 0 {
-            return None;
+            return Ok(None);
         }
         let mut windows = BTreeMap::new();
         let mut periods = vec![];
@@ -144,16 +148,17 @@ impl Session {
             });
         }
         if windows.is_empty() {
-            return None;
+            return Ok(None);
         }
         let mut rc = config.clone();
-        let o = &mut rc.options;
-        o.start = windows.values().map(|s| s.start).min();
-        o.end = windows.values().filter_map(|s| s.end).max();
-        o.scopes = windows;
-        o.only_scoped = true;
-        o.latest_digest_delivery = None;
-        Some((rc, periods))
+        rc.options = rc.options.amend(|o| {
+            o.start = windows.values().map(|s| s.start).min();
+            o.end = windows.values().filter_map(|s| s.end).max();
+            o.scopes = windows;
+            o.only_scoped = true;
+            o.latest_digest_delivery = None;
+        })?;
+        Ok(Some((rc, periods)))
     }
 
     /// Records the re-verification pass: a window verified to its end moves
@@ -223,7 +228,7 @@ pub fn run(
         return Ok((outcome, vec![]));
     };
     session.advance(&outcome.progress);
-    if let Some((rc, periods)) = session.recheck_config(config) {
+    if let Some((rc, periods)) = session.recheck_config(config)? {
         let again = pass(&rc)?;
         session.rechecked(&again.progress);
         outcome.absorb(again, periods, config.options.allow_gaps);

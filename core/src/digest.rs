@@ -79,8 +79,8 @@ pub struct LogFileEntry {
 }
 
 /// A digest file, parsed. It is only data: whether it is authentic is
-/// decided by [`crate::signature`], which alone can create a
-/// [`crate::signature::VerifiedDigest`].
+/// decided by the signature check, which alone can create a
+/// [`crate::verify::Verified`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digest {
     /// SHA-256 of the inflated bytes, as stored.

@@ -20,8 +20,8 @@
 //! ```
 //!
 //! "Now" is an input ([`verify::Options::now`]), so results are reproducible.
-//! A digest is trusted only through [`signature::VerifiedDigest`], which only
-//! signature verification creates.
+//! A digest is trusted only through [`verify::Verified`], which only the
+//! signature check creates.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

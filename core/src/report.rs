@@ -167,6 +167,23 @@ pub struct Finding {
     pub start: Option<Timestamp>,
     /// End of the interval (`coverage_gap`), else `None`.
     pub end: Option<Timestamp>,
+    /// What the user can do about it, for the front end to say in its own
+    /// words ([`Hint`]); not part of the report (the message is neutral).
+    #[serde(skip)]
+    pub hint: Option<Hint>,
+}
+
+/// What a user can do about a finding, named by the core and worded by
+/// each front end (the core's messages name no flag, file or button of any
+/// front end): the CLI adds its flags, the page its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Hint {
+    /// The signing key is not among the keys given: add it.
+    AddPublicKey,
+    /// The message begins with the region the user asked for (say how it
+    /// was asked).
+    RequestedRegion,
 }
 
 impl Finding {
@@ -179,6 +196,7 @@ impl Finding {
             message: message.into(),
             start: None,
             end: None,
+            hint: None,
         }
     }
 
@@ -197,6 +215,21 @@ impl Finding {
             message: message.into(),
             start: Some(start),
             end: Some(end),
+            hint: None,
+        }
+    }
+
+    /// The same finding with a [`Hint`] for the front end.
+    pub fn with_hint(mut self, hint: Option<Hint>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    /// Rewrites the message of every hinted finding in the front end's
+    /// words (`render` gets the hint and the neutral message).
+    pub fn render_hint(&mut self, render: impl Fn(Hint, &str) -> String) {
+        if let Some(h) = self.hint {
+            self.message = render(h, &self.message);
         }
     }
 
@@ -360,6 +393,14 @@ impl Report {
         }
         self.log_bytes_hashed += other.log_bytes_hashed;
         self.rechecked.extend(periods);
+    }
+
+    /// Words every hinted finding's message in the front end's terms
+    /// ([`Finding::render_hint`]).
+    pub fn render_hints(&mut self, render: impl Fn(Hint, &str) -> String) {
+        for f in &mut self.findings {
+            f.render_hint(&render);
+        }
     }
 
     /// The report as one JSON object.

@@ -22,48 +22,16 @@ pub enum SignatureSource {
     Successor,
 }
 
-/// A digest whose signature verified. Only [`VerifiedDigest::verify`]
-/// creates one, so code that holds it cannot have skipped the check.
-#[derive(Debug, Clone)]
-pub struct VerifiedDigest {
-    fingerprint: String,
-    source: SignatureSource,
-    signature_hex: String,
-}
-
-impl VerifiedDigest {
-    /// Verifies `signature_hex` over `digest` with `key`.
-    pub fn verify(
-        digest: &Digest,
-        signature_hex: &str,
-        key: &PublicKeyEntry,
-        source: SignatureSource,
-    ) -> Option<VerifiedDigest> {
-        let signature_bytes = hex::decode(signature_hex.trim()).ok()?;
-        let signature = Signature::try_from(signature_bytes.as_slice()).ok()?;
-        let verifier = VerifyingKey::<Sha256>::new(key.key.clone());
-        verifier.verify(&string_to_sign(digest), &signature).ok()?;
-        Some(VerifiedDigest {
-            fingerprint: key.fingerprint.clone(),
-            source,
-            signature_hex: hex::encode(signature_bytes),
-        })
-    }
-
-    /// Fingerprint of the key that verified it.
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
-    }
-
-    /// The signature that verified, lowercase hex.
-    pub fn signature_hex(&self) -> &str {
-        &self.signature_hex
-    }
-
-    /// Where the verifying signature came from.
-    pub fn source(&self) -> SignatureSource {
-        self.source
-    }
+/// Verifies `signature_hex` (hex, surrounding whitespace ignored) over
+/// `digest` with `key`; returns the signature as lowercase hex when it
+/// verifies. Only [`crate::verify::Verified`]'s check calls it to trust a
+/// digest.
+pub fn verify_digest_signature(digest: &Digest, signature_hex: &str, key: &PublicKeyEntry) -> Option<String> {
+    let signature_bytes = hex::decode(signature_hex.trim()).ok()?;
+    let signature = Signature::try_from(signature_bytes.as_slice()).ok()?;
+    let verifier = VerifyingKey::<Sha256>::new(key.key.clone());
+    verifier.verify(&string_to_sign(digest), &signature).ok()?;
+    Some(hex::encode(signature_bytes))
 }
 
 /// The CloudTrail string to sign for `digest`.

@@ -7,12 +7,10 @@
 mod common;
 
 use ctverify_core::keys::Keyring;
-use ctverify_core::layout::{collapse_slashes, safe_segments};
-use ctverify_core::logs::LogHasher;
 use ctverify_core::report::{NullSink, Report};
 use ctverify_core::time::Timestamp;
 use ctverify_core::verify::{
-    Driver, ListRequest, ListResponse, Listing, LogJob, LogResult, Metadata, Options, ParsedDigest, ReadFailure,
+    run_in_memory, Driver, LogJob, LogResult, MemoryBucket, MemoryRun, Options, ReadFailure, RunError, SequenceError,
     TrailFilter,
 };
 use ctverify_core::Verdict;
@@ -21,7 +19,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const NOW: &str = "2026-01-01T00:00:00Z";
-const SIDECAR: &str = ".metadata.json";
 
 fn vectors() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/vectors");
@@ -32,65 +29,6 @@ fn vectors() -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
-}
-
-/// An in-memory bucket: key -> bytes (keys as `aws s3 sync` writes them).
-struct MemoryStore(BTreeMap<String, Vec<u8>>);
-
-impl MemoryStore {
-    fn load(root: &Path) -> MemoryStore {
-        MemoryStore(common::load_tree(root))
-    }
-
-    /// S3 ListObjectsV2 semantics over the copy (sidecars are not objects).
-    fn list(&self, req: &ListRequest) -> ListResponse {
-        req.answer(under(&self.0, &req.prefix).filter(|k| !k.ends_with(SIDECAR)))
-    }
-
-    /// Runs the core's listing plan against the copy.
-    fn listing(&self, opts: &Options) -> Vec<String> {
-        let mut listing = Listing::new(opts);
-        while let Some(req) = listing.next_request() {
-            let resp = self.list(&req);
-            listing.accept(&req, resp);
-        }
-        assert!(listing.is_done());
-        listing.into_keys().expect("listing complete")
-    }
-
-    /// The object at `key`: keys that could escape a copy are never read;
-    /// empty segments are read where sync writes them.
-    fn get(&self, key: &str) -> Result<&[u8], ReadFailure> {
-        safe_segments(key).ok_or(ReadFailure::Unsafe)?;
-        self.0
-            .get(&collapse_slashes(key))
-            .map(Vec::as_slice)
-            .ok_or(ReadFailure::NotFound)
-    }
-
-    fn metadata(&self, key: &str) -> Metadata {
-        self.get(&format!("{key}{SIDECAR}"))
-            .map_or(Metadata::Absent, Metadata::from_sidecar)
-    }
-
-    fn hash(&self, job: &LogJob) -> LogResult {
-        if !job.vouched {
-            return LogResult::Skipped;
-        }
-        match self.get(&job.object.key) {
-            Err(e) => LogResult::Failed(e),
-            Ok(bytes) => {
-                let mut h = LogHasher::new();
-                for chunk in bytes.chunks(64 * 1024) {
-                    h.update(chunk);
-                    if h.failed() {
-                        break;
-                    }
-                }
-                LogResult::Hashed(h.finish())
-            }
-        }
-    }
 }
 
 /// The keys of `map` that start with `prefix`, in order.
@@ -125,7 +63,7 @@ fn options(args: &[String]) -> Options {
 
 struct Vector {
     name: String,
-    store: MemoryStore,
+    store: MemoryBucket,
     keyring: Keyring,
     opts: Options,
     expected: Value,
@@ -146,36 +84,29 @@ fn vector(dir: &Path) -> Vector {
         .collect();
     Vector {
         name: dir.file_name().unwrap().to_string_lossy().into_owned(),
-        store: MemoryStore::load(&dir.join("bucket")),
+        store: MemoryBucket::new(common::load_tree(&dir.join("bucket"))),
         keyring,
         opts: options(&args),
         expected,
     }
 }
 
-/// Runs the driver; `order` rearranges (or drops) the log results.
+/// Runs the driver (digests handed over newest first); `order`
+/// rearranges (or drops) the log results.
+fn try_run(
+    v: &Vector,
+    order: impl FnOnce(Vec<(LogJob, LogResult)>) -> Vec<(LogJob, LogResult)>,
+) -> Result<Report, RunError> {
+    let run = MemoryRun {
+        digests_reversed: true,
+        ..MemoryRun::default()
+    };
+    let opts = v.opts.clone().checked().unwrap();
+    run_in_memory(opts, &v.keyring, &v.store, run, order, &mut NullSink).map(|(report, _)| report)
+}
+
 fn run(v: &Vector, order: impl FnOnce(Vec<(LogJob, LogResult)>) -> Vec<(LogJob, LogResult)>) -> Report {
-    let mut sink = NullSink;
-    let mut driver = Driver::new(v.opts.clone(), v.keyring.clone()).unwrap();
-    let to_load = driver.plan(v.store.listing(&v.opts));
-    // Loaded and parsed "on workers", handed over newest first.
-    for key in to_load.iter().rev() {
-        let object = v.store.get(key).map(<[u8]>::to_vec);
-        let parsed = ParsedDigest::parse(key.clone(), object, v.store.metadata(key));
-        driver.add_digest(parsed, &mut sink).unwrap();
-    }
-    let jobs = driver.analyze(&mut sink).unwrap();
-    let results: Vec<(LogJob, LogResult)> = jobs
-        .into_iter()
-        .map(|j| {
-            let r = v.store.hash(&j);
-            (j, r)
-        })
-        .collect();
-    for (job, result) in order(results) {
-        driver.log_result(job.id, result, &mut sink);
-    }
-    driver.finish(&mut sink).unwrap()
+    try_run(v, order).unwrap()
 }
 
 fn tuples(list: &Value) -> Vec<String> {
@@ -250,13 +181,17 @@ fn a_dropped_log_result_is_never_valid() {
     assert_eq!(report.verdict, Verdict::Incomplete);
     assert_eq!(report.summary.logs.unverified, 1);
     assert!(report.findings.iter().any(|f| f.kind == ctverify_core::Kind::ReadError));
-    // A duplicated (conflicting) result does not override the first one.
-    let twice = run(&v, |mut r| {
+    // A duplicated (conflicting) result is an error of the front end: it
+    // neither overrides the first one nor is dropped silently.
+    let twice = try_run(&v, |mut r| {
         let (job, _) = r[0].clone();
         r.push((job, LogResult::Failed(ReadFailure::NotFound)));
         r
     });
-    assert_eq!(twice.verdict, Verdict::Valid);
+    assert!(
+        matches!(twice, Err(RunError::Sequence(SequenceError::UnexpectedLogResult(0)))),
+        "{twice:?}"
+    );
 }
 
 /// An organization trail with 50 member accounts in 17 regions, validated
@@ -296,14 +231,16 @@ fn listing_plan_lists_only_the_selected_day_folders() {
     opts.start = Some(Timestamp::parse_user("2024-03-01T00:00:00Z").unwrap());
     opts.end = Some(Timestamp::parse_user("2024-03-04T00:00:00Z").unwrap());
 
-    let mut listing = Listing::new(&opts);
+    let mut driver = Driver::new(opts.checked().unwrap());
     let mut requests = vec![];
-    while let Some(req) = listing.next_request() {
+    let mut found = BTreeSet::new();
+    while let Some(req) = driver.next_listing().unwrap() {
         let resp = req.answer(under(&keys, &req.prefix));
         requests.push(req.clone());
-        listing.accept(&req, resp);
+        found.extend(resp.keys.iter().cloned());
+        driver.listed(&req, resp).unwrap();
     }
-    let found = listing.into_keys().expect("listing complete");
+    driver.plan().expect("listing complete");
 
     let days = ["2024/02/29", "2024/03/01", "2024/03/02", "2024/03/03", "2024/03/04"];
     let mut want = BTreeSet::new();

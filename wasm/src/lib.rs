@@ -18,7 +18,7 @@ use ctverify_core::logs::{HashedLog, LogBudget, LogHasher};
 use ctverify_core::report::{Finding, Sink};
 use ctverify_core::time::Timestamp;
 use ctverify_core::verify::{
-    Driver, ListRequest, Listing, LogJob, LogResult, Metadata, Options, ParsedDigest, ReadFailure,
+    CheckedOptions, Driver, ListRequest, LogJob, LogResult, Metadata, Options, ParsedDigest, ReadFailure,
 };
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
@@ -50,7 +50,7 @@ fn empty(s: &Option<String>) -> Option<&str> {
 }
 
 /// Resolves the options exactly as the CLI does for a local copy.
-fn options(json: &str) -> Result<Options, JsError> {
+fn options(json: &str) -> Result<CheckedOptions, JsError> {
     let o: RunOptions = serde_json::from_str(json).map_err(|e| err(format!("options: {e}")))?;
     let now = Timestamp::parse_user(&o.now).map_err(|e| err(format!("now: {e}")))?;
     let mut opts = Options::new(now);
@@ -102,7 +102,7 @@ impl Sink for Counts {
 /// One verification run.
 #[wasm_bindgen]
 pub struct Verifier {
-    options: Options,
+    options: CheckedOptions,
     keyring: Keyring,
     driver: Option<Driver>,
     jobs: Vec<LogJob>,
@@ -145,13 +145,12 @@ impl Verifier {
         let mut objects: Vec<String> = keys.into_iter().filter(|k| !k.ends_with(".metadata.json")).collect();
         objects.sort();
         objects.dedup();
-        let mut listing = Listing::new(&self.options);
-        while let Some(req) = listing.next_request() {
+        let mut driver = Driver::new(self.options.clone());
+        while let Some(req) = driver.next_listing().map_err(err)? {
             let resp = ListRequest::answer(&req, objects.iter().map(String::as_str));
-            listing.accept(&req, resp);
+            driver.listed(&req, resp).map_err(err)?;
         }
-        let mut driver = Driver::new(self.options.clone(), self.keyring.clone()).map_err(err)?;
-        let to_load = driver.plan(listing.into_keys().map_err(err)?);
+        let to_load = driver.plan().map_err(err)?;
         self.driver = Some(driver);
         Ok(to_load)
     }
@@ -184,7 +183,7 @@ impl Verifier {
     /// [`log_skipped`](Self::log_skipped)).
     pub fn analyze(&mut self) -> Result<String, JsError> {
         let driver = self.driver.as_mut().ok_or_else(|| err("plan() first"))?;
-        self.jobs = driver.analyze(&mut self.counts).map_err(err)?;
+        self.jobs = driver.analyze(&self.keyring, &mut self.counts).map_err(err)?;
         let list: Vec<serde_json::Value> = self
             .jobs
             .iter()
@@ -202,8 +201,7 @@ impl Verifier {
     fn result(&mut self, id: u32, result: LogResult) -> Result<(), JsError> {
         let job = self.jobs.get(id as usize).ok_or_else(|| err("no such log job"))?;
         let driver = self.driver.as_mut().ok_or_else(|| err("plan() first"))?;
-        driver.log_result(job.id, result, &mut self.counts);
-        Ok(())
+        driver.log_result(job.id, result, &mut self.counts).map_err(err)
     }
 
     /// Job `id` was hashed: `hashed_json` from [`Hasher::finish`].
@@ -243,7 +241,7 @@ impl Verifier {
     /// Ends the run: the report, exactly as `--format json` prints it.
     pub fn finish(&mut self) -> Result<String, JsError> {
         let driver = self.driver.take().ok_or_else(|| err("plan() first"))?;
-        let report = driver.finish(&mut self.counts).map_err(err)?;
+        let (report, _) = driver.finish(&mut self.counts).map_err(err)?;
         let mut json = report.to_json();
         json.push('\n');
         Ok(json)

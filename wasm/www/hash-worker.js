@@ -5,6 +5,7 @@
 //   out: {type: 'ready'} once, {type: 'read', bytes} while reading,
 //        {type: 'hashed', id, hashed} | {type: 'failed', id, message}
 import init, { Hasher } from './pkg/ctverify_wasm.js';
+import { errorText } from './read-error.js';
 import { chunks, itemSize } from './zip.js';
 
 const CHUNK = 4 << 20; // 4 MiB slices
@@ -81,12 +82,6 @@ async function hash(id, item, budget) {
   } finally {
     if (h) h.free();
   }
-}
-
-function errorText(e) {
-  if (e && e.name === 'NotReadableError') return 'the file could not be read (it changed or was removed after it was chosen)';
-  if (e && e.name === 'NotFoundError') return 'the file was removed after it was chosen';
-  return (e && e.message) || String(e);
 }
 
 self.onmessage = async (ev) => {

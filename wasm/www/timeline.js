@@ -2,28 +2,13 @@
 // range, with the hours its authenticated digests cover (the report's
 // `covered`) and the gaps (its `coverage_gap` findings). Drawn with plain
 // elements (widths set through CSSOM, which the page's CSP allows).
+import { fmtDuration, fmtTime } from './format.js';
 
 const MS_H = 3600e3;
 
 function t(s) {
   const v = Date.parse(s);
   return Number.isFinite(v) ? v : null;
-}
-
-export function fmtTime(ms) {
-  return new Date(ms).toISOString().replace(/:\d\d(\.\d+)?Z$/, 'Z').replace('T', ' ');
-}
-
-export function fmtDuration(ms) {
-  const mins = Math.round(ms / 60e3);
-  const d = Math.floor(mins / 1440);
-  const h = Math.floor((mins % 1440) / 60);
-  const m = mins % 60;
-  const parts = [];
-  if (d) parts.push(`${d} d`);
-  if (h) parts.push(`${h} h`);
-  if (m || parts.length === 0) parts.push(`${m} min`);
-  return parts.join(' ');
 }
 
 /** The chain a coverage_gap finding is about (its label as in `covered`). */

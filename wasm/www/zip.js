@@ -92,7 +92,7 @@ export async function listZip(zip) {
         let q = e + 4;
         if (size === 0xffffffff && q + 8 <= e + 4 + len) { size = u64(cd, q); q += 8; }
         if (csize === 0xffffffff && q + 8 <= e + 4 + len) { csize = u64(cd, q); q += 8; }
-        if (offset === 0xffffffff && q + 8 <= e + 4 + len) { offset = u64(cd, q); q += 8; }
+        if (offset === 0xffffffff && q + 8 <= e + 4 + len) { offset = u64(cd, q); }
       }
       e += 4 + len;
     }
@@ -164,7 +164,7 @@ async function* blobChunks(blob, chunk) {
   // Two buffers, read into in turn (BYOB): the bytes of a large log pass
   // through the same memory instead of a fresh ArrayBuffer per slice, which
   // the garbage collector of a busy worker may leave lying for a long time.
-  let reader = null;
+  let reader;
   try {
     reader = blob.stream().getReader({ mode: 'byob' });
   } catch {

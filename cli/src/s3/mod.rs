@@ -8,12 +8,9 @@ pub mod client;
 pub mod compat;
 pub mod export;
 pub mod limits;
+pub mod source;
 pub mod store;
 pub mod strict;
 pub mod trail;
 
-/// The runtime of an S3 run: worker threads for the requests; hashing runs
-/// on its blocking pool.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
-}
+pub use crate::run::runtime;

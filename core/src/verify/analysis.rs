@@ -1,15 +1,19 @@
-//! Phases 2 and 3: the digests (signatures, chain, coverage), then the log
-//! results, one at a time and in any order, into the report.
+//! Phases 2 and 3: the digests (authenticity, chain, anchor, coverage),
+//! then the log results, one at a time and in any order, into the report.
 
-use super::chain::{Bucket, ChainCheck, Signatures};
+use super::bounds::NOT_YET_DUE;
+use super::entry::{Bucket, Entry, ParsedDigest, ReadFailure};
+use super::error::RunError;
+use super::index::ChainIndex;
+use super::options::Options;
+use super::plan::Plan;
 use super::resume::{ChainProgress, Checkpoint, Track};
-use super::{Metadata, Options, Plan, ReadFailure, NOT_YET_DUE, UNREFERENCED_END_MARGIN};
-use crate::digest::Digest;
+use super::trust::{authenticate, Authenticated};
+use super::{anchor, bucket, chain, coverage, unreferenced};
 use crate::keys::Keyring;
-use crate::layout::{key_form, ChainId, DigestKeyName, LogPlace, ObjectRef};
+use crate::layout::{ChainId, DigestKeyName, LogPlace, ObjectRef};
 use crate::logs::{HashedLog, LogJudgement};
-use crate::report::{Class, Counts, Covered, Finding, Interval, Kind, Report, Sink, Summary};
-use crate::signature::VerifiedDigest;
+use crate::report::{Class, Counts, Covered, Finding, Hint, Interval, Kind, Report, Sink, Summary};
 use crate::time::{Timestamp, HOUR};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// [`crate::logs::LogHasher`] unless `vouched` is false.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogJob {
-    /// Its id: give it back with the result ([`Analysis::accept`]).
+    /// Its id: give it back with the result ([`super::Driver::log_result`]).
     pub id: JobId,
     /// The log object.
     pub object: ObjectRef,
@@ -28,7 +32,7 @@ pub struct LogJob {
     pub vouched: bool,
 }
 
-/// Identifies one [`LogJob`] of an [`Analysis`].
+/// Identifies one [`LogJob`] of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct JobId(pub usize);
 
@@ -43,95 +47,8 @@ pub enum LogResult {
     Skipped,
 }
 
-/// A digest object parsed right after loading: its bytes are not kept.
-pub struct ParsedDigest {
-    key: String,
-    state: State,
-    metadata: Metadata,
-}
-
-impl ParsedDigest {
-    /// Parses a loaded digest object (strict gzip, strict JSON, the size
-    /// caps of [`crate::digest`]). Pure: call it on the loading worker.
-    pub fn parse(key: String, object: Result<Vec<u8>, ReadFailure>, metadata: Metadata) -> ParsedDigest {
-        let state = match object {
-            Err(e) => State::Unreadable(e),
-            Ok(bytes) => match Digest::parse_object(&bytes) {
-                Ok(d) => State::Parsed(Box::new(d)),
-                Err(e) => State::Malformed(e.to_string()),
-            },
-        };
-        ParsedDigest { key, state, metadata }
-    }
-
-    /// True when the object was read but is not a well-formed digest (a
-    /// `digest_malformed` finding): a front end must be sure the bytes were
-    /// the object's own before it hands such a result over.
-    pub fn is_malformed(&self) -> bool {
-        matches!(self.state, State::Malformed(_))
-    }
-
-    /// Its key.
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// How many `logFiles` entries it holds (for the run's budget).
-    pub fn listed_logs(&self) -> usize {
-        match &self.state {
-            State::Parsed(d) => d.log_files.len(),
-            _ => 0,
-        }
-    }
-}
-
-pub(super) enum State {
-    Parsed(Box<Digest>),
-    Malformed(String),
-    Unreadable(ReadFailure),
-}
-
-pub(super) struct Entry {
-    pub(super) key: String,
-    pub(super) name: DigestKeyName,
-    pub(super) state: State,
-    pub(super) metadata: Metadata,
-}
-
-impl Entry {
-    pub(super) fn digest(&self) -> Option<&Digest> {
-        match &self.state {
-            State::Parsed(d) => Some(d),
-            _ => None,
-        }
-    }
-
-    /// The period the digest vouches for (from its name when unparsable).
-    pub(super) fn window(&self) -> Interval {
-        match self.digest() {
-            Some(d) => Interval {
-                start: d.start,
-                end: d.end,
-            },
-            None => Interval {
-                start: self.name.time.add_secs(-HOUR),
-                end: self.name.time,
-            },
-        }
-    }
-
-    /// Parsed, and found at the key it names, in the account it names
-    /// (keys compared in [`key_form`]).
-    pub(super) fn in_place(&self, local_copy: bool) -> bool {
-        self.digest().is_some_and(|d| {
-            key_form(&d.s3_object, local_copy) == key_form(&self.key, local_copy)
-                && d.account_id == self.name.chain.account
-        })
-    }
-}
-
 /// Phase 2 result: digest findings so far and the log jobs.
-pub struct Analysis {
+pub(super) struct Analysis {
     bucket: String,
     findings: Vec<Finding>,
     digest_counts: Counts,
@@ -163,22 +80,6 @@ pub struct Analysis {
 /// chains and periods that list it).
 type JobMap = BTreeMap<(ObjectRef, [u8; 32]), (bool, Vec<(usize, Timestamp)>)>;
 
-/// The verification could not run at all.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// No digest of the selected trails was found and no range was given
-    /// that could be reported as uncovered.
-    #[error("no CloudTrail digest files found for the selection")]
-    NoDigests,
-    /// The loaded digests list more log files than the run allows.
-    #[error("the digests list more than {0} log files in total")]
-    TooManyListedLogs(usize),
-    /// The listing plan stopped before it was complete.
-    #[error(transparent)]
-    Listing(#[from] super::listing::ListingError),
-}
-
 /// A range that contains every digest (for chains checked only to learn
 /// which logs they vouch for).
 const EVERYTHING: Interval = Interval {
@@ -189,8 +90,9 @@ const EVERYTHING: Interval = Interval {
 impl Analysis {
     /// Phase 2, from digests parsed as they were loaded
     /// ([`ParsedDigest::parse`], e.g. on the loading worker, so that no
-    /// object bytes are kept). Digests the plan did not ask for are ignored.
-    pub fn from_parsed(
+    /// object bytes are kept). Every digest is one the plan asked for (the
+    /// driver checks it).
+    pub(super) fn from_parsed(
         mut plan: Plan,
         parsed: Vec<ParsedDigest>,
         keyring: &Keyring,
@@ -219,20 +121,20 @@ impl Analysis {
         // Step 1, for every loaded chain: which digests are authentic. The
         // chains that are not selected but share a folder with a selected
         // one are checked only to know which logs they vouch for.
-        let mut checks: BTreeMap<&ChainId, (ChainCheck, Signatures)> = BTreeMap::new();
+        let mut checks: BTreeMap<&ChainId, (ChainIndex, Authenticated)> = BTreeMap::new();
         for (chain, idx) in &by_chain {
             let range = if plan.selected.contains(*chain) {
                 chain_range(idx, &entries, opts)
             } else {
                 EVERYTHING
             };
-            let check = ChainCheck::new(chain, idx, &entries, range, opts.local_copy)
+            let ix = ChainIndex::new(chain, idx, &entries, range, opts.local_copy)
                 .with_delivery(opts.delivered_until(chain))
                 .with_anchor(opts.scopes.get(*chain).and_then(|s| s.anchor.as_ref()));
-            let sigs = check.signatures(keyring, opts.now);
-            checks.insert(chain, (check, sigs));
+            let auth = authenticate(&ix, keyring, opts.now);
+            checks.insert(chain, (ix, auth));
         }
-        let bucket = decide_bucket(opts, &entries, &checks, &plan.selected);
+        let bucket = bucket::decide(opts, &entries, &checks, &plan.selected);
         // A digest that ends after "now" means the clock (or the evidence)
         // is wrong: then nothing is "not yet due".
         let clock_contradicted = by_chain
@@ -268,16 +170,12 @@ impl Analysis {
         // another trail sharing the folder that sits where it says it
         // belongs (an authentic digest copied here from elsewhere does not
         // vouch for this folder).
-        for (chain, (_, s)) in &checks {
+        for (chain, (_, auth)) in &checks {
             let selected = plan.selected.contains(*chain);
-            for &i in s
-                .verified
-                .keys()
-                .filter(|&&i| selected || entries[i].in_place(opts.local_copy))
-            {
-                for l in entries[i].digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
-                    if l.bucket == a.bucket {
-                        a.referenced.insert(l.object.clone());
+            for v in auth.iter().filter(|v| selected || v.entry().in_place(opts.local_copy)) {
+                for (object, _) in v.vouched_logs() {
+                    if object.bucket == a.bucket {
+                        a.referenced.insert(object.key);
                     }
                 }
             }
@@ -285,7 +183,7 @@ impl Analysis {
         let mut jobs: JobMap = BTreeMap::new();
         let mut any_chain = false;
         for chain in &plan.selected {
-            let Some((check, sigs)) = checks.get(chain) else {
+            let Some((ix, auth)) = checks.get(chain) else {
                 if let Some(anchor) = opts.scopes.get(chain).and_then(|s| s.anchor.as_ref()) {
                     any_chain = true;
                     a.lost_checkpoint(chain, anchor, &bucket, opts, sink);
@@ -296,12 +194,12 @@ impl Analysis {
                     any_chain = true;
                     a.requested = Some(Interval { start, end });
                     let message = format!("no digest of {} in or near the requested range", chain.describe());
-                    a.range_gap(chain.digest_folder(), Interval { start, end }, message, sink);
+                    a.range_gap(chain.digest_folder(), Interval { start, end }, message, None, sink);
                 }
                 continue;
             };
             any_chain = true;
-            a.chain(check, &bucket, sigs, &mut jobs, opts.allow_gaps, sink);
+            a.chain(ix, &bucket, auth, &mut jobs, opts.allow_gaps, sink);
         }
         if !any_chain {
             let (Some(start), Some(end)) = (opts.start, opts.end) else {
@@ -309,7 +207,7 @@ impl Analysis {
             };
             a.requested = Some(Interval { start, end });
             let message = "no digest of the selected trails was found: nothing vouches for this period".to_string();
-            a.range_gap(String::new(), Interval { start, end }, message, sink);
+            a.range_gap(String::new(), Interval { start, end }, message, None, sink);
         } else {
             a.absent_regions(&plan, opts, sink);
         }
@@ -350,14 +248,7 @@ impl Analysis {
             start: r.start.min(start),
             end: r.end.max(end),
         }));
-        self.emit(
-            Finding::object(
-                Kind::DigestMissing,
-                ObjectRef::new(&bucket.name, &anchor.key),
-                "the checkpoint digest (verified by an earlier run, recorded in the state file) is gone: deleted or moved since",
-            ),
-            sink,
-        );
+        self.emit(anchor::gone(&bucket.name, &anchor.key), sink);
         let mut track = Track {
             chain: chain.clone(),
             start,
@@ -370,9 +261,9 @@ impl Analysis {
         self.tracks.push(track);
     }
 
-    /// Regions asked for with `--region` that a validated account root has
-    /// no digest for: nothing vouches for them, so the whole requested range
-    /// is a coverage gap there (never a silent `valid`).
+    /// Regions the options ask for that a validated account root has no
+    /// digest for: nothing vouches for them, so the whole requested range is
+    /// a coverage gap there (never a silent `valid`).
     fn absent_regions(&mut self, plan: &Plan, opts: &Options, sink: &mut dyn Sink) {
         let Some(range) = self.requested else { return };
         let roots: BTreeSet<(&str, Option<&str>, &str)> = plan
@@ -404,35 +295,40 @@ impl Analysis {
                         .map_or_else(|| "(any)".to_string(), |t| t.home_region.clone()),
                 };
                 let message = format!(
-                    "--region {region} was requested but no digest of {} was found",
+                    "region {region} was requested but no digest of {} was found",
                     chain.describe()
                 );
-                self.range_gap(chain.digest_folder(), range, message, sink);
+                self.range_gap(chain.digest_folder(), range, message, Some(Hint::RequestedRegion), sink);
             }
         }
     }
 
     /// A coverage gap over the whole of `range` (up to what is due by `now`)
     /// for `folder` (a digest folder, or empty for the whole bucket).
-    fn range_gap(&mut self, folder: String, range: Interval, message: String, sink: &mut dyn Sink) {
+    fn range_gap(&mut self, folder: String, range: Interval, message: String, hint: Option<Hint>, sink: &mut dyn Sink) {
         let due = range.end.min(self.due_end);
         if range.start < due {
             let object = ObjectRef::new(&self.bucket, folder);
             self.emit(
-                Finding::interval(Kind::CoverageGap, object, range.start, due, message),
+                Finding::interval(Kind::CoverageGap, object, range.start, due, message).with_hint(hint),
                 sink,
             );
         }
     }
 
     /// The bucket name findings use.
-    pub fn bucket(&self) -> &str {
+    pub(super) fn bucket(&self) -> &str {
         &self.bucket
     }
 
     /// The logs to hash, in a stable order.
-    pub fn log_jobs(&self) -> &[LogJob] {
+    pub(super) fn log_jobs(&self) -> &[LogJob] {
         &self.jobs
+    }
+
+    /// True when job `id` exists and has no result yet.
+    pub(super) fn awaits(&self, id: JobId) -> bool {
+        self.done.get(id.0).is_some_and(|d| !d)
     }
 
     fn emit(&mut self, f: Finding, sink: &mut dyn Sink) {
@@ -440,16 +336,19 @@ impl Analysis {
         self.findings.push(f);
     }
 
+    /// Everything about one selected chain: its digests, links, anchor and
+    /// coverage findings, its counts and checkpoint track, and the log jobs
+    /// of its digests in range (vouched only by authenticated ones).
     fn chain(
         &mut self,
-        check: &ChainCheck,
+        ix: &ChainIndex,
         bucket: &Bucket,
-        sigs: &Signatures,
+        auth: &Authenticated,
         jobs: &mut JobMap,
         allow_gaps: bool,
         sink: &mut dyn Sink,
     ) {
-        let (chain, idx, entries, range) = (check.chain(), check.indices(), check.entries(), check.range());
+        let range = ix.range();
         self.requested = Some(match self.requested {
             None => range,
             Some(r) => Interval {
@@ -457,15 +356,14 @@ impl Analysis {
                 end: r.end.max(range.end),
             },
         });
-        let verified = &sigs.verified;
-        let (mut findings, vacated) = check.digests(bucket, sigs);
-        let (links, missing) = check.links(bucket, verified, vacated);
+        let (mut findings, vacated) = chain::digests(ix, bucket, auth);
+        let (links, missing) = chain::links(ix, bucket, auth, vacated);
         findings.extend(links);
-        findings.extend(check.anchor(bucket, verified));
-        let (covered, gaps) = check.coverage(bucket, verified, self.due_end);
+        findings.extend(anchor::check(ix, bucket, auth));
+        let (covered, gaps) = coverage::coverage(ix, bucket, auth, self.due_end);
         findings.extend(gaps);
         let obj = |key: &str| ObjectRef::new(&bucket.name, key);
-        let track = self.track(check, &bucket.name, verified, &findings, allow_gaps);
+        let track = self.track(ix, &bucket.name, auth, &findings, allow_gaps);
 
         // Counts, verbose listing and log jobs for digests in range.
         let mut worst: BTreeMap<ObjectRef, Class> = BTreeMap::new();
@@ -477,17 +375,17 @@ impl Analysis {
                 }
             }
         }
-        for &i in idx {
-            let e = &entries[i];
-            if !check.in_range(e.window()) {
+        for (i, e) in ix.digests() {
+            if !ix.in_range(e.window()) {
                 continue;
             }
             let here = obj(&e.key);
+            let verified = auth.get(i);
             self.digest_counts.total += 1;
             match worst.get(&here) {
                 Some(Class::Violation) => self.digest_counts.invalid += 1,
                 Some(Class::Unverifiable) => self.digest_counts.unverified += 1,
-                _ if verified.contains_key(&i) => {
+                _ if verified.is_some() => {
                     self.digest_counts.valid += 1;
                     if self.verbose {
                         findings.push(Finding::object(Kind::Valid, &here, "digest verified"));
@@ -496,15 +394,27 @@ impl Analysis {
                 _ => self.digest_counts.unverified += 1,
             }
             let start = e.window().start;
-            for l in e.digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
-                let job = jobs.entry((ObjectRef::new(&l.bucket, &l.object), l.hash)).or_default();
-                job.0 |= verified.contains_key(&i);
-                job.1.push((track, start));
+            match verified {
+                // Only an authenticated digest vouches for its logs.
+                Some(v) => {
+                    for listed in v.vouched_logs() {
+                        let job = jobs.entry(listed).or_default();
+                        job.0 = true;
+                        job.1.push((track, start));
+                    }
+                }
+                // An unauthenticated one only says they exist (unverified).
+                None => {
+                    for l in e.digest().map(|d| d.log_files.as_slice()).unwrap_or_default() {
+                        let job = jobs.entry((ObjectRef::new(&l.bucket, &l.object), l.hash)).or_default();
+                        job.1.push((track, start));
+                    }
+                }
             }
         }
         self.digest_counts.total += missing.len() as u64;
         self.digest_counts.invalid += missing.len() as u64;
-        self.covered.push((chain.clone(), covered));
+        self.covered.push((ix.chain().clone(), covered));
         for f in findings {
             self.emit(f, sink);
         }
@@ -516,39 +426,30 @@ impl Analysis {
     /// link, anchor and coverage findings). Returns the track's index.
     fn track(
         &mut self,
-        check: &ChainCheck,
+        ix: &ChainIndex,
         bucket: &str,
-        verified: &BTreeMap<usize, VerifiedDigest>,
+        auth: &Authenticated,
         findings: &[Finding],
         allow_gaps: bool,
     ) -> usize {
-        let (idx, entries, range) = (check.indices(), check.entries(), check.range());
-        let anchor = check.anchor_checkpoint().cloned();
+        let range = ix.range();
         let mut track = Track {
-            chain: check.chain().clone(),
+            chain: ix.chain().clone(),
             start: range.start,
             end: range.end,
-            anchor,
+            anchor: ix.anchor().cloned(),
             candidates: vec![],
             held_at: None,
         };
         let mut starts: BTreeMap<&str, Timestamp> = BTreeMap::new();
-        for &i in idx {
-            let e = &entries[i];
-            if !check.in_range(e.window()) {
+        for (i, e) in ix.digests() {
+            if !ix.in_range(e.window()) {
                 continue;
             }
             starts.insert(e.key.as_str(), e.window().start);
-            match (e.digest(), verified.get(&i)) {
-                (Some(d), Some(v)) if !e.name.backfill => track.candidates.push(Checkpoint {
-                    bucket: bucket.to_string(),
-                    key: e.key.clone(),
-                    end: d.end,
-                    sha256: d.raw_sha256_hex(),
-                    signature: v.signature_hex().to_string(),
-                }),
-                (_, None) => track.hold(e.window().start),
-                _ => {}
+            match auth.get(i) {
+                Some(v) => track.candidates.extend(v.checkpoint(bucket)),
+                None => track.hold(e.window().start),
             }
         }
         let before_everything = EVERYTHING.start;
@@ -581,7 +482,7 @@ impl Analysis {
     /// sends its finding (if any) and a progress event to `sink`. A second
     /// result for the same job, or an unknown id, is ignored (the first
     /// result stands).
-    pub fn accept(&mut self, id: JobId, result: LogResult, sink: &mut dyn Sink) {
+    pub(super) fn accept(&mut self, id: JobId, result: LogResult, sink: &mut dyn Sink) {
         let Some(done) = self.done.get_mut(id.0) else { return };
         if std::mem::replace(done, true) {
             return;
@@ -658,13 +559,9 @@ impl Analysis {
 
     /// Ends phase 3 and assembles the report. A vouched job that never got
     /// a result is not skipped silently: it is `read_error` (unverified).
-    pub fn report(self, sink: &mut dyn Sink) -> Report {
-        self.report_with_progress(sink).0
-    }
-
-    /// [`report`](Self::report), and how far each selected chain is now
-    /// fully verified (its checkpoint, [`super::resume`]).
-    pub fn report_with_progress(mut self, sink: &mut dyn Sink) -> (Report, Vec<ChainProgress>) {
+    /// With it, how far each selected chain is now fully verified (its
+    /// checkpoint, [`super::resume`]).
+    pub(super) fn report_with_progress(mut self, sink: &mut dyn Sink) -> (Report, Vec<ChainProgress>) {
         let pending: Vec<JobId> = self.jobs.iter().filter(|j| !self.done[j.id.0]).map(|j| j.id).collect();
         for id in pending {
             self.accept(
@@ -673,7 +570,9 @@ impl Analysis {
                 sink,
             );
         }
-        self.unreferenced(sink);
+        for f in unreferenced::findings(&self.bucket, &self.log_keys, &self.covered, &self.referenced) {
+            self.emit(f, sink);
+        }
         let covered = self
             .covered
             .iter()
@@ -699,55 +598,6 @@ impl Analysis {
         );
         (report, self.tracks.into_iter().map(Track::progress).collect())
     }
-
-    /// Objects in a selected chain's log folder, inside its covered period,
-    /// that no authenticated digest lists. Off-pattern names count too: by
-    /// their date folder's day, or whenever the folder has coverage at all.
-    fn unreferenced(&mut self, sink: &mut dyn Sink) {
-        let mut spans_by_folder: BTreeMap<String, Vec<Interval>> = BTreeMap::new();
-        for (chain, spans) in &self.covered {
-            spans_by_folder
-                .entry(chain.log_folder())
-                .or_default()
-                .extend(spans.iter().copied());
-        }
-        let mut out = vec![];
-        for (key, folder, place) in &self.log_keys {
-            let Some(spans) = spans_by_folder.get(folder) else {
-                continue;
-            };
-            if self.referenced.contains(key) {
-                continue;
-            }
-            let o = ObjectRef::new(&self.bucket, key);
-            let inside = match place {
-                LogPlace::Named(t) => spans
-                    .iter()
-                    .any(|s| *t >= s.start && t.add_secs(UNREFERENCED_END_MARGIN) <= s.end),
-                LogPlace::Day(d) => spans.iter().any(|s| s.start < d.add_secs(24 * HOUR) && *d < s.end),
-                LogPlace::Undated => !spans.is_empty(),
-            };
-            if !inside {
-                continue;
-            }
-            let message = match place {
-                LogPlace::Named(_) => "log file in the trail's log folder, inside the covered period, that no digest lists (injected?)",
-                _ => "object with a name CloudTrail never writes, in the trail's log folder inside the covered period, that no digest lists (injected?)",
-            };
-            out.push(Finding::object(Kind::LogUnreferenced, &o, message));
-        }
-        for f in out {
-            self.emit(f, sink);
-        }
-    }
-}
-
-pub(super) fn describe_failure(f: &ReadFailure) -> String {
-    match f {
-        ReadFailure::NotFound => "not found".into(),
-        ReadFailure::Unsafe => "key cannot be read safely from this source".into(),
-        ReadFailure::Other(s) => s.clone(),
-    }
 }
 
 /// The requested range of one selected chain: explicit, or the chain's own
@@ -764,66 +614,4 @@ fn chain_range(idx: &[usize], entries: &[Entry], opts: &Options) -> Interval {
         start,
         end: end.max(start),
     }
-}
-
-/// The bucket the trail delivers to. Never a vote over every parseable
-/// digest (decoys could outvote the real ones): `--s3-bucket`, else what the
-/// authenticated digests of the selected chains that sit where they say
-/// they belong agree on (most of them; ties by name). When no digest is
-/// authenticated, the most named bucket is used for naming only.
-fn decide_bucket(
-    opts: &Options,
-    entries: &[Entry],
-    checks: &BTreeMap<&ChainId, (ChainCheck, Signatures)>,
-    selected: &BTreeSet<ChainId>,
-) -> Bucket {
-    if let Some(b) = &opts.bucket {
-        return Bucket {
-            name: b.clone(),
-            judged: true,
-        };
-    }
-    let vote = |trusted_only: bool| {
-        let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
-        for (check, sigs) in checks.iter().filter(|(c, _)| selected.contains(**c)).map(|(_, v)| v) {
-            for &i in check.indices() {
-                let e = &entries[i];
-                let Some(d) = e.digest() else { continue };
-                if trusted_only && !(e.in_place(opts.local_copy) && sigs.verified.contains_key(&i)) {
-                    continue;
-                }
-                *votes.entry(d.s3_bucket.as_str()).or_default() += 1;
-            }
-        }
-        votes
-            .into_iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-            .map(|(b, _)| b.to_string())
-    };
-    // The bucket an earlier run verified the checkpoints in.
-    let verified_before = || {
-        opts.scopes
-            .iter()
-            .filter(|(c, _)| selected.contains(*c))
-            .find_map(|(_, s)| s.anchor.as_ref().map(|a| a.bucket.clone()))
-    };
-    match vote(true).or_else(verified_before) {
-        Some(name) => Bucket { name, judged: true },
-        None => Bucket {
-            name: vote(false).unwrap_or_else(|| "unknown-bucket".to_string()),
-            judged: false,
-        },
-    }
-}
-
-/// Merges sorted intervals that overlap or touch.
-pub(super) fn merge(sorted: &[Interval]) -> Vec<Interval> {
-    let mut out: Vec<Interval> = Vec::new();
-    for s in sorted {
-        match out.last_mut() {
-            Some(last) if s.start <= last.end => last.end = last.end.max(s.end),
-            _ => out.push(*s),
-        }
-    }
-    out
 }

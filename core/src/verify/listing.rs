@@ -16,37 +16,14 @@
 //! let keys = listing.into_keys();               // feed Driver::plan
 //! ```
 
-use super::{Options, LOAD_MARGIN};
+use super::bounds::{
+    LOAD_MARGIN, MAX_DISCOVERY_ENTRIES, MAX_DISCOVERY_FOLDERS, MAX_PREFIX_DEPTH, MAX_TRAIL_PREFIX_LEN,
+};
+use super::error::ListingError;
+use super::options::Options;
 use crate::layout::DigestKeyName;
 use crate::time::{Timestamp, HOUR};
 use std::collections::{BTreeSet, VecDeque};
-
-/// How deep (in `/` segments) a prefix before `AWSLogs/` is searched for
-/// when the prefix is not given.
-pub const MAX_PREFIX_DEPTH: usize = 32;
-/// How many folders prefix discovery lists at most (the bucket root
-/// included): a shared bucket with many other folders needs the prefix
-/// named instead of one request per folder.
-pub const MAX_DISCOVERY_FOLDERS: usize = 256;
-/// Entries one folder of the prefix discovery may hold: past it the folder
-/// is not searched entry by entry (see [`ListRequest::max_entries`]).
-pub const MAX_DISCOVERY_ENTRIES: usize = 10_000;
-/// The longest trail key prefix CloudTrail accepts (`S3KeyPrefix`): a folder
-/// whose path is longer cannot be, or hold, a trail prefix and is not listed.
-pub const MAX_TRAIL_PREFIX_LEN: usize = 200;
-
-/// Why a listing plan could not be completed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ListingError {
-    /// Prefix discovery would list more than [`MAX_DISCOVERY_FOLDERS`]
-    /// folders.
-    #[error(
-        "the trail's key prefix was not found within {MAX_DISCOVERY_FOLDERS} folders of the bucket \
-         (searched {MAX_PREFIX_DEPTH} levels deep, folders of at most {MAX_TRAIL_PREFIX_LEN} characters); \
-         name the prefix before AWSLogs/ instead of searching the whole bucket"
-    )]
-    DiscoveryTooWide,
-}
 
 /// One listing to run: keys under `prefix`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -118,9 +95,10 @@ enum Purpose {
     Logs,
 }
 
-/// The listing plan of one run (see the module docs).
+/// The listing plan of one run (see the module docs); the
+/// [`super::Driver`] runs it.
 #[derive(Debug)]
-pub struct Listing {
+pub(super) struct Listing {
     opts: Options,
     queue: VecDeque<(ListRequest, Purpose)>,
     in_flight: Vec<(ListRequest, Purpose)>,
@@ -136,7 +114,7 @@ pub struct Listing {
 impl Listing {
     /// The plan for `opts`: the root is `PREFIX/AWSLogs/` with
     /// `--s3-prefix`, else the bucket root is searched for `AWSLogs/`.
-    pub fn new(opts: &Options) -> Listing {
+    pub(super) fn new(opts: &Options) -> Listing {
         let mut l = Listing {
             opts: opts.clone(),
             queue: VecDeque::new(),
@@ -178,7 +156,7 @@ impl Listing {
     /// The next listing to run, if any. Several may be taken before their
     /// responses come back. `None` with requests still in flight means
     /// "wait for them"; `None` when [`is_done`](Self::is_done): finished.
-    pub fn next_request(&mut self) -> Option<ListRequest> {
+    pub(super) fn next_request(&mut self) -> Option<ListRequest> {
         if self.error.is_some() {
             return None;
         }
@@ -191,7 +169,7 @@ impl Listing {
     }
 
     /// True when every listing has been run and answered.
-    pub fn is_done(&mut self) -> bool {
+    pub(super) fn is_done(&mut self) -> bool {
         if self.error.is_some() {
             return true;
         }
@@ -201,10 +179,12 @@ impl Listing {
         self.queue.is_empty() && self.in_flight.is_empty()
     }
 
-    /// The response to `req` (a request from [`next_request`](Self::next_request)).
-    pub fn accept(&mut self, req: &ListRequest, resp: ListResponse) {
+    /// The response to `req` (a request from
+    /// [`next_request`](Self::next_request)); false when `req` is not in
+    /// flight (nothing is taken from the answer then).
+    pub(super) fn accept(&mut self, req: &ListRequest, resp: ListResponse) -> bool {
         let Some(pos) = self.in_flight.iter().position(|(r, _)| r == req) else {
-            return;
+            return false;
         };
         let (_, purpose) = self.in_flight.swap_remove(pos);
         match purpose {
@@ -217,7 +197,7 @@ impl Listing {
                         // `AWSLogs/` folder could be inside it.
                         if self.discovery_folders >= MAX_DISCOVERY_FOLDERS {
                             self.fail(ListingError::DiscoveryTooWide);
-                            return;
+                            return true;
                         }
                         self.discovery_folders += 1;
                         self.push(p, true, Purpose::Root(depth + 1));
@@ -252,6 +232,7 @@ impl Listing {
             }
             Purpose::Digests | Purpose::Logs => self.keys.extend(resp.keys),
         }
+        true
     }
 
     fn fail(&mut self, e: ListingError) {
@@ -320,9 +301,9 @@ impl Listing {
     }
 
     /// Every object key the listings found (digests and logs), sorted: the
-    /// input of [`super::Driver::plan`]; an error when the plan stopped
+    /// input of the plan; an error when the listing stopped
     /// (nothing may then be judged from a partial listing).
-    pub fn into_keys(self) -> Result<Vec<String>, ListingError> {
+    pub(super) fn into_keys(self) -> Result<Vec<String>, ListingError> {
         match self.error {
             Some(e) => Err(e),
             None => Ok(self.keys.into_iter().collect()),

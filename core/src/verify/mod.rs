@@ -1,110 +1,88 @@
 //! The strict verification engine. Every front end (local CLI, S3, browser)
-//! runs it through one [`Driver`], which owns the sequence and leaves the IO
-//! to the caller:
+//! runs it through one [`Driver`], which owns the whole sequence and leaves
+//! the IO to the caller (see [`driver`](Driver) for the diagram):
 //!
-//! 0. [`Listing`]: which prefixes of the bucket to list (never the whole
-//!    bucket).
-//! 1. [`Plan`]: from the listed keys, which digests to load and which
-//!    objects of the selected chains' log folders matter.
-//! 2. [`Analysis`]: from the loaded digests (parsed on the loading worker,
-//!    [`ParsedDigest`]), signatures, chain links, missing digests and
-//!    coverage; the log jobs ([`LogJob`], with ids).
-//! 3. The log results, hashed by the front end (streaming, in parallel),
-//!    accepted one at a time in any order ([`Analysis::accept`]); then the
-//!    [`crate::report::Report`].
+//! 1. the listing plan: which prefixes of the bucket to list (never the
+//!    whole bucket);
+//! 2. the plan: from the listed keys, which digests to load and which
+//!    objects of the selected chains' log folders matter;
+//! 3. the digests, parsed on the loading worker ([`ParsedDigest`]);
+//! 4. the analysis: which digests are authentic ([`Verified`]), then each
+//!    chain's digests, links, checkpoint anchor and coverage; the log jobs
+//!    ([`LogJob`]), vouched only by verified digests;
+//! 5. the log results, hashed by the front end (streaming, in parallel), in
+//!    any order; then the [`crate::report::Report`].
 //!
 //! Every finding goes through the caller's [`crate::report::Sink`] as it is
-//! produced, with progress events.
+//! produced, with progress events. [`run_in_memory`] runs the sequence over
+//! objects held in memory.
+//!
+//! # Modules
+//!
+//! No two modules import each other; shared types sit below the rules:
+//!
+//! ```text
+//!   driver ─▶ listing, plan, analysis                 the sequence
+//!   analysis ─▶ bucket, chain, anchor, coverage,      one run's judgement
+//!               unreferenced, trust, index
+//!   chain, anchor, coverage, bucket ─▶ trust, index   one rule each
+//!   trust ─▶ index ─▶ entry                           authenticity; the chain's digests
+//!   entry, options, resume, bounds, error             shared types, no rules
+//! ```
+//!
+//! # Where each finding kind is raised
+//!
+//! | kind | raised by | vectors (`test-vectors/vectors/`) |
+//! |---|---|---|
+//! | `log_modified` | `analysis::Analysis::accept` | `log_modified_detected`, `backfill_log_modified_detected` |
+//! | `log_missing` | `analysis::Analysis::accept` | `log_missing_detected` |
+//! | `log_malformed` | `analysis::Analysis::accept` | `log_bad_crc_malformed`, `log_not_gzip_malformed` |
+//! | `log_unreferenced` | `unreferenced::findings` | `log_folder_off_pattern_objects_unreferenced` |
+//! | `digest_missing` | `chain::links`; `anchor::gone` (from `anchor::check` and `analysis::Analysis::lost_checkpoint`) | `digest_missing_middle_detected`, `digest_missing_oldest_with_start_time` |
+//! | `digest_malformed` | `chain::digests`; `anchor::check` | `digest_json_array_malformed`, `digest_duplicate_key_malformed` |
+//! | `digest_signature_invalid` | `trust::authenticate` (reported by `chain::digests`) | `digest_modified_signature_invalid`, `digest_metadata_signature_corrupt_middle` |
+//! | `digest_moved` | `chain::digests` | `digest_moved_detected` |
+//! | `chain_hash_mismatch` | `chain::link`; `anchor::check` | `chain_hash_mismatch_resigned`, `digest_modified_signature_invalid` |
+//! | `chain_signature_mismatch` | `chain::link`; `anchor::check` | `chain_signature_mismatch_resigned`, `digest_metadata_signature_corrupt_middle` |
+//! | `digest_unsigned` | `trust::authenticate` (reported by `chain::digests`) | `digest_newest_no_metadata_unsigned`, `no_metadata_sync_copy_incomplete` |
+//! | `digest_key_unknown` | `trust::authenticate` (reported by `chain::digests`) | `digest_after_now_incomplete`, `backfill_generated_after_now_unverifiable` |
+//! | `coverage_gap` | `coverage::coverage`; `analysis::Analysis::range_gap` (no digest near the range, a requested region without digests) | `backfill_newest_regular_deleted_gap`, `chain_restart_gap_incomplete` |
+//! | `read_error` | `chain::digests`; `anchor::check`; `analysis::Analysis::accept` | `log_decompression_bomb_read_error`, `log_key_dotdot_read_error` |
+//! | `chain_restart` | `chain::digests` | `chain_restart_gap_incomplete`, `clean_chain_valid` |
+//! | `valid` | `analysis::Analysis::chain` (digests), `analysis::Analysis::accept` (logs); verbose runs only | `clean_chain_valid` |
+//!
+//! The checkpoint rules of incremental runs are in [`resume`](ChainScope)'s
+//! docs; `core/tests/kind_table.rs` checks this table against
+//! [`crate::report::Kind::ALL`] and the vectors' expected findings.
 
 mod analysis;
+mod anchor;
+mod bounds;
+mod bucket;
 mod chain;
+mod coverage;
 mod driver;
+mod entry;
+mod error;
+mod index;
 mod listing;
+mod memory;
 mod options;
 mod plan;
 mod resume;
+mod trust;
+mod unreferenced;
 
-pub use analysis::{Analysis, JobId, LogJob, LogResult, ParsedDigest, RunError};
-pub use driver::Driver;
-pub use listing::{
-    ListRequest, ListResponse, Listing, ListingError, MAX_DISCOVERY_ENTRIES, MAX_DISCOVERY_FOLDERS, MAX_PREFIX_DEPTH,
-    MAX_TRAIL_PREFIX_LEN,
+pub use analysis::{JobId, LogJob, LogResult};
+pub use bounds::{
+    LOAD_MARGIN, MAX_DISCOVERY_ENTRIES, MAX_DISCOVERY_FOLDERS, MAX_LISTED_LOGS, MAX_MISSING_PER_GAP, MAX_PREFIX_DEPTH,
+    MAX_TRAIL_PREFIX_LEN, NOT_YET_DUE,
 };
-pub use options::{Options, OptionsError, TrailFilter};
-pub use plan::Plan;
+pub use driver::Driver;
+pub use entry::{Metadata, ParsedDigest, ReadFailure};
+pub use error::{ListingError, OptionsError, RunError, SequenceError};
+pub use listing::{ListRequest, ListResponse};
+pub use memory::{run_in_memory, MemoryBucket, MemoryRun, SIDECAR};
+pub use options::{CheckedOptions, Options, TrailFilter};
 pub use resume::{ChainProgress, ChainScope, Checkpoint};
-
-use crate::time::HOUR;
-use std::collections::BTreeMap;
-
-/// Digests arrive hourly and minutes late: the last 75 minutes before "now"
-/// are not yet due and are never a coverage gap (SPEC §6).
-pub const NOT_YET_DUE: i64 = 75 * 60;
-/// Digests this far outside an explicit range are still loaded: the
-/// predecessor of the first and the successor of the last digest in range
-/// (whose `previousDigestSignature` vouches for a digest without metadata).
-pub const LOAD_MARGIN: i64 = 3 * HOUR;
-/// At most this many cadence-named missing digests per gap (a year of hours);
-/// bounds the work a hostile pointer can cause.
-pub const MAX_MISSING_PER_GAP: usize = 24 * 366;
-/// A log named this close to the end of a covered interval may be listed by
-/// a later digest; it is not called unreferenced.
-const UNREFERENCED_END_MARGIN: i64 = 20 * 60;
-/// Default budget of log entries all loaded digests may list together
-/// (about a year of a busy multi-region trail); bounds the memory a hostile
-/// bucket can make the run hold.
-pub const MAX_LISTED_LOGS: usize = 2_000_000;
-
-/// Why an object could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadFailure {
-    /// The object does not exist.
-    NotFound,
-    /// The source refuses the key as unsafe to read (a local copy: `..`,
-    /// absolute, a symlink leading outside the copy); it was not read.
-    Unsafe,
-    /// Any other failure (permissions, IO, network after retries).
-    Other(String),
-}
-
-/// S3 user metadata of a digest object, as the front end found it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Metadata {
-    /// No metadata (a plain sync copy).
-    #[default]
-    Absent,
-    /// The user metadata map (keys without `x-amz-meta-`).
-    Present(BTreeMap<String, String>),
-    /// Metadata exists but could not be read or parsed.
-    Unreadable(String),
-}
-
-impl Metadata {
-    /// Parses a sidecar (`aws s3api head-object --query Metadata` output).
-    pub fn from_sidecar(bytes: &[u8]) -> Metadata {
-        if bytes.len() > 1024 * 1024 {
-            return Metadata::Unreadable("metadata sidecar larger than 1 MiB".into());
-        }
-        match crate::strict_json::from_slice(bytes) {
-            Ok(serde_json::Value::Object(map)) => Metadata::Present(
-                map.into_iter()
-                    .filter_map(|(k, v)| {
-                        // Accept header-style names too (`x-amz-meta-signature`).
-                        let k = k.to_ascii_lowercase();
-                        let k = k.strip_prefix("x-amz-meta-").map(str::to_string).unwrap_or(k);
-                        v.as_str().map(|s| (k, s.to_string()))
-                    })
-                    .collect(),
-            ),
-            Ok(_) => Metadata::Unreadable("metadata sidecar is not a JSON object".into()),
-            Err(e) => Metadata::Unreadable(format!("metadata sidecar is not a JSON object of strings: {e}")),
-        }
-    }
-
-    pub(super) fn get(&self, name: &str) -> Option<&str> {
-        match self {
-            Metadata::Present(m) => m.get(name).map(String::as_str),
-            _ => None,
-        }
-    }
-}
+pub use trust::Verified;

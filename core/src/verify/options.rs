@@ -4,29 +4,10 @@ use crate::layout::ChainId;
 use crate::logs::LogBudget;
 use crate::time::Timestamp;
 
+use super::bounds::MAX_LISTED_LOGS;
+use super::error::OptionsError;
 use super::resume::ChainScope;
-use super::MAX_LISTED_LOGS;
 use std::collections::BTreeMap;
-
-/// Options that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum OptionsError {
-    /// The start of the range is after its end.
-    #[error("invalid time range: --start-time {start} is after --end-time {end}")]
-    ReversedRange {
-        /// `--start-time`.
-        start: Timestamp,
-        /// `--end-time`.
-        end: Timestamp,
-    },
-    /// Not `arn:PARTITION:cloudtrail:REGION:ACCOUNT:trail/NAME`.
-    #[error("invalid trail ARN {0:?} (expected arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME)")]
-    BadArn(String),
-    /// A budget of zero would make every object unverifiable.
-    #[error("--max-log-bytes, --max-log-ratio and --max-listed-logs must be at least 1")]
-    ZeroBudget,
-}
 
 /// `--trail-arn`, resolved: which trail to validate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,11 +115,11 @@ impl Options {
         }
     }
 
-    /// Checks and normalizes the options; every front end runs this once
-    /// (the [`super::Driver`] does): the range must not be reversed, the
-    /// prefix loses its trailing `/` (else [`selects`](Self::selects) would
-    /// silently match nothing), and the budgets must allow some work.
-    pub fn checked(mut self) -> Result<Options, OptionsError> {
+    /// Checks and normalizes the options: the range must not be reversed,
+    /// the prefix loses its trailing `/` (else [`selects`](Self::selects)
+    /// would silently match nothing), and the budgets must allow some work.
+    /// Only checked options make a [`super::Driver`].
+    pub fn checked(mut self) -> Result<CheckedOptions, OptionsError> {
         if let (Some(s), Some(e)) = (self.start, self.end) {
             if s > e {
                 return Err(OptionsError::ReversedRange { start: s, end: e });
@@ -151,7 +132,7 @@ impl Options {
         if self.log_budget.max_inflated == 0 || self.log_budget.max_ratio == 0 || self.max_listed_logs == 0 {
             return Err(OptionsError::ZeroBudget);
         }
-        Ok(self)
+        Ok(CheckedOptions(self))
     }
 
     /// Sets the trail from `--trail-arn` (parsed once, here).
@@ -234,5 +215,27 @@ impl Options {
                 chain.trail == t.name && chain.home_region == t.home_region && account_ok
             }
         }
+    }
+}
+
+/// Options that passed [`Options::checked`]: what [`super::Driver::new`]
+/// requires. Read-only (it dereferences to [`Options`]); the one way to
+/// change them is [`amend`](Self::amend), which checks them again.
+#[derive(Debug, Clone)]
+pub struct CheckedOptions(Options);
+
+impl CheckedOptions {
+    /// The options changed by `change`, checked again.
+    pub fn amend(self, change: impl FnOnce(&mut Options)) -> Result<CheckedOptions, OptionsError> {
+        let mut o = self.0;
+        change(&mut o);
+        o.checked()
+    }
+}
+
+impl std::ops::Deref for CheckedOptions {
+    type Target = Options;
+    fn deref(&self) -> &Options {
+        &self.0
     }
 }

@@ -1,14 +1,15 @@
 //! Phase 1: from the listed keys, which digests to load and which objects of
 //! the selected chains' log folders matter.
 
-use super::{Options, LOAD_MARGIN};
+use super::bounds::LOAD_MARGIN;
+use super::options::Options;
 use crate::layout::{candidate_log_folders, log_place, ChainId, DigestKeyName, LogPlace};
 use crate::time::{Timestamp, HOUR};
 use std::collections::BTreeSet;
 
 /// Phase 1: what to load.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(super) struct Plan {
     pub(super) digests: Vec<(String, DigestKeyName)>,
     /// Objects in the selected chains' log folders: key, folder, place.
     pub(super) log_keys: Vec<(String, String, LogPlace)>,
@@ -19,7 +20,7 @@ impl Plan {
     /// Classifies listed keys. Digests of chains that are not selected but
     /// share a selected chain's digest folder are loaded too, only to know
     /// which logs they list (for `log_unreferenced`).
-    pub fn new<I, S>(keys: I, opts: &Options) -> Plan
+    pub(super) fn new<I, S>(keys: I, opts: &Options) -> Plan
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -88,18 +89,8 @@ impl Plan {
     }
 
     /// Digest keys the front end must load (with their metadata).
-    pub fn digest_keys(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn digest_keys(&self) -> impl Iterator<Item = &str> {
         self.digests.iter().map(|(k, _)| k.as_str())
-    }
-
-    /// Number of digests to load.
-    pub fn digest_count(&self) -> usize {
-        self.digests.len()
-    }
-
-    /// The chains that will be validated.
-    pub fn chains(&self) -> impl Iterator<Item = &ChainId> {
-        self.selected.iter()
     }
 }
 

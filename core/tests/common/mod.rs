@@ -35,7 +35,7 @@ pub fn load_tree(root: &std::path::Path) -> std::collections::BTreeMap<String, V
 }
 
 /// One strict run over in-memory objects (key -> bytes; sidecars as
-/// `KEY.metadata.json`), as the browser front end drives the core: the
+/// `KEY.metadata.json`) through the core's one in-memory runner: the
 /// report and each chain's progress (its checkpoint).
 #[allow(dead_code)] // not every test binary uses every helper
 pub fn run_in_memory(
@@ -43,33 +43,20 @@ pub fn run_in_memory(
     keys: &[u8],
     opts: ctverify_core::verify::Options,
 ) -> (ctverify_core::report::Report, Vec<ctverify_core::verify::ChainProgress>) {
-    use ctverify_core::verify::{Driver, LogResult, Metadata, ParsedDigest, ReadFailure};
+    use ctverify_core::verify::{MemoryBucket, MemoryRun};
     let mut keyring = ctverify_core::keys::Keyring::new();
     keyring.add_file("keys", keys).unwrap();
-    let mut sink = ctverify_core::report::NullSink;
-    let mut driver = Driver::new(opts, keyring).unwrap();
-    let listed: Vec<&String> = objects.keys().filter(|k| !k.ends_with(".metadata.json")).collect();
-    for k in driver.plan(&listed) {
-        let object = objects.get(&k).cloned().ok_or(ReadFailure::NotFound);
-        let metadata = objects
-            .get(&format!("{k}.metadata.json"))
-            .map_or(Metadata::Absent, |b| Metadata::from_sidecar(b));
-        driver
-            .add_digest(ParsedDigest::parse(k, object, metadata), &mut sink)
-            .unwrap();
-    }
-    for job in driver.analyze(&mut sink).unwrap() {
-        let result = match objects.get(&job.object.key) {
-            None => LogResult::Failed(ReadFailure::NotFound),
-            Some(bytes) => {
-                let mut h = ctverify_core::logs::LogHasher::new();
-                for chunk in bytes.chunks(1000) {
-                    h.update(chunk);
-                }
-                LogResult::Hashed(h.finish())
-            }
-        };
-        driver.log_result(job.id, result, &mut sink);
-    }
-    driver.finish_with_progress(&mut sink).unwrap()
+    let run = MemoryRun {
+        chunk: 1000,
+        ..MemoryRun::default()
+    };
+    ctverify_core::verify::run_in_memory(
+        opts.checked().unwrap(),
+        &keyring,
+        &MemoryBucket::new(objects.clone()),
+        run,
+        |r| r,
+        &mut ctverify_core::report::NullSink,
+    )
+    .unwrap()
 }

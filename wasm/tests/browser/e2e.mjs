@@ -7,12 +7,13 @@
 // keys, expected.json with the CLI args), it picks the bucket folder and the
 // keys in the page, clicks Verify, and checks: the verdict (against
 // expected.json and the CLI), one findings row per finding of the report,
-// and that the downloaded report is byte-identical to
-// `ctverify validate --local ... --format json ARGS --now NOW` on the same
-// files. Also: the same through a .zip (deflated, in a wrapper folder;
-// stored, without one; dropped), error cases (bad keys file, bad time, no
-// digests), and that no request leaves 127.0.0.1. Screenshots go to
-// target/browser-screenshots/.
+// and that the downloaded report is the one
+// `ctverify validate --local ... --format json ARGS --now NOW` prints on the
+// same files (sameReport, ../same-report.mjs: byte-identical but for the
+// hints the CLI adds to two finding messages). Also: the same through a
+// .zip (deflated, in a wrapper folder; stored, without one; dropped), error
+// cases (bad keys file, bad time, no digests), and that no request leaves
+// 127.0.0.1. Screenshots go to target/browser-screenshots/.
 //
 // Env: CTVERIFY_BIN (default target/release/ctverify), CHROMIUM (default
 // /usr/bin/chromium), E2E_ALL=0 to run only the named core cases.
@@ -21,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sameReport } from '../same-report.mjs';
 import { launch, serve } from './serve.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -188,7 +190,7 @@ async function checkCase(name, { setFiles, bucket, keys, args, expectedVerdict, 
       const want = report.findings.map((f) => f.kind).filter((k) => k !== 'valid');
       if (multiset(rows) !== multiset(want)) problems.push(`findings rows ${multiset(rows)} != report ${multiset(want)}`);
       const got = await downloadReport(page);
-      if (got !== expected) problems.push(`downloaded report differs from the CLI's: ${firstDiff(got, expected)}`);
+      if (!sameReport(expected, got)) problems.push(`downloaded report differs from the CLI's: ${firstDiff(got, expected)}`);
       const mbps = await page.$eval('[data-testid=verdict]', (e) => e.dataset.mbps);
       if (!(Number(mbps) >= 0)) problems.push(`no data-mbps (${mbps})`);
     }
@@ -424,7 +426,7 @@ try {
         await page.waitForSelector('[data-testid=verdict][data-verdict=invalid]', { timeout: 30000 });
         const expected = cli(b.bucket, b.keys, b.args);
         const got = await downloadReport(page);
-        if (got !== expected) problems.push(`second report differs from the CLI's: ${firstDiff(got, expected)}`);
+        if (!sameReport(expected, got)) problems.push(`second report differs from the CLI's: ${firstDiff(got, expected)}`);
         const rows = await page.$$eval('[data-testid=findings] tr[data-kind]', (trs) => trs.map((t) => t.dataset.kind));
         const want = JSON.parse(expected).findings.map((f) => f.kind);
         if (multiset(rows) !== multiset(want)) problems.push(`findings rows ${multiset(rows)} != report ${multiset(want)}`);

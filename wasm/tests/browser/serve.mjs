@@ -35,7 +35,7 @@ export async function serve(dir) {
     }
     if (rel.endsWith('/')) rel += 'index.html';
     const file = path.resolve(root, `.${rel}`);
-    let stat = null;
+    let stat;
     try {
       stat = file.startsWith(root + path.sep) ? fs.statSync(file) : null;
     } catch {
