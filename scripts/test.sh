@@ -23,8 +23,11 @@ for comp in rustfmt clippy; do
   rustup component list --installed | grep "^$comp" >/dev/null || rustup component add "$comp"
 done
 
-step "system packages (apt, when missing): chromium (page tests), systemd-analyze (examples lint), man (man page test)"
+step "system packages (apt, when missing): chromium (page tests), systemd-analyze (examples lint), man (man page test), slurm + munge (sharded runs on a real engine)"
 missing=()
+for p in slurmctld slurmd sbatch munged; do
+  command -v $p >/dev/null || { missing+=(slurmctld slurmd slurm-client munge); break; }
+done
 command -v chromium >/dev/null || missing+=(chromium)
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 command -v man >/dev/null || missing+=(man-db)
@@ -95,6 +98,9 @@ export CTVERIFY_EXTRA_VECTORS="$PWD/$random_dir"
 
 step "hostile input: a 100 MB hostile copy is judged in <= 60 s and <= 1 GiB, never valid"
 CTVERIFY_BIN=$bin/ctverify bash bench/hostile.sh 100
+
+step "sharded run on a real engine: Slurm (installed and started when missing) array job + afterany merge over a 50-account x 4-region x 2-day organization trail; merged == single run"
+bash scripts/slurm-shards.sh "$bin" 8
 
 step "fuzz: the committed corpus and reproducers replayed on stable; a 10 s smoke run per target when nightly cargo-fuzz is there"
 cargo test --manifest-path fuzz/Cargo.toml --locked

@@ -40,6 +40,67 @@ pub enum Command {
     },
     /// Print the manual page (roff): `ctverify man > ctverify.1; man -l ctverify.1`.
     Man,
+    /// Cut a run into shards for an array job (AWS Batch, Kubernetes Indexed
+    /// Job, Slurm, Step Functions): lists the selected chains and writes a
+    /// plan of N shards balanced by listed work (SPEC §10). Run each shard
+    /// with `validate --shard-plan`, then `merge`.
+    Plan(PlanArgs),
+    /// Join the partial reports of a sharded run into the report one
+    /// `validate` over the plan's scope would give, after checking that
+    /// every shard reported exactly once. Exit 0 valid, 1 invalid, 2
+    /// incomplete or could not run.
+    Merge(MergeArgs),
+}
+
+/// Flags of `ctverify plan`: `validate`'s source, scope and report flags,
+/// `--shards` and `--out`.
+#[derive(Debug, Args)]
+#[command(
+    mut_arg("compat", |a| a.conflicts_with("shards").hide(true)),
+    mut_arg("state", |a| a.conflicts_with("shards").hide(true)),
+    mut_arg("state_reset", |a| a.hide(true)),
+    mut_arg("recheck", |a| a.hide(true)),
+    mut_arg("shard_plan", |a| a.conflicts_with("shards").hide(true)),
+    mut_arg("shard", |a| a.conflicts_with("shards").hide(true)),
+    mut_arg("partials", |a| a.conflicts_with("shards").hide(true))
+)]
+pub struct PlanArgs {
+    /// How many shards (the plan has min(N, digests in scope), none empty).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub shards: u32,
+
+    /// Write the plan to FILE (atomically) instead of stdout.
+    #[arg(long = "out", value_name = "FILE")]
+    pub plan_out: Option<PathBuf>,
+
+    /// The run to cut: same flags and meanings as `validate`.
+    #[command(flatten)]
+    pub validate: ValidateArgs,
+}
+
+/// Flags of `ctverify merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The plan the shards ran (from `ctverify plan`).
+    #[arg(long, value_name = "FILE")]
+    pub shard_plan: PathBuf,
+
+    /// Where the shards wrote their partial reports (a folder); only
+    /// `LOC/<plan_id>/` is read.
+    #[arg(long, value_name = "LOC")]
+    pub partials: String,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Also write the JSON report to FILE, atomically.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Write Prometheus metrics to FILE, atomically (as `validate`).
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
 }
 
 /// Flags of `ctverify export`: the S3 flags of `validate`, and `--out`.
@@ -52,7 +113,10 @@ pub enum Command {
     mut_arg("compat", |a| a.conflicts_with("out").hide(true)),
     mut_arg("state", |a| a.conflicts_with("out").hide(true)),
     mut_arg("state_reset", |a| a.hide(true)),
-    mut_arg("recheck", |a| a.hide(true))
+    mut_arg("recheck", |a| a.hide(true)),
+    mut_arg("shard_plan", |a| a.conflicts_with("out").hide(true)),
+    mut_arg("shard", |a| a.hide(true)),
+    mut_arg("partials", |a| a.hide(true))
 )]
 pub struct ExportArgs {
     /// Folder to write the local copy into (created when missing).
@@ -75,7 +139,7 @@ pub enum Format {
 }
 
 /// Flags of `ctverify validate`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ValidateArgs {
     /// Trail to validate, `arn:aws:cloudtrail:HOME-REGION:ACCOUNT:trail/NAME`.
     /// Required for S3. With --local it is optional and restricts the run to
@@ -242,6 +306,34 @@ pub struct ValidateArgs {
     /// Pin "now" (tests and reproducible reports), RFC 3339.
     #[arg(long, value_name = "TIME", hide = true)]
     pub now: Option<String>,
+
+    /// Run one shard of a plan (from `ctverify plan`): scope and options come
+    /// from the plan; the partial report goes to `--partials`. Exit 0 once the
+    /// shard is checked and its partial written, whatever it found; 2 when it
+    /// could not run.
+    #[arg(long, value_name = "FILE", requires = "partials", conflicts_with_all = ["compat", "state"])]
+    pub shard_plan: Option<PathBuf>,
+
+    /// The shard's index (0-based); default: the first set of
+    /// AWS_BATCH_JOB_ARRAY_INDEX, JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID.
+    #[arg(long, value_name = "I", requires = "shard_plan")]
+    pub shard: Option<usize>,
+
+    /// Where shards write their partial reports: a folder (the partial goes
+    /// to LOC/<plan_id>/shard-<I>.json). A trust anchor, like a state file.
+    #[arg(long, value_name = "LOC", requires = "shard_plan")]
+    pub partials: Option<String>,
+}
+
+impl ValidateArgs {
+    /// `validate` with no flag given (every default).
+    pub fn defaults() -> ValidateArgs {
+        use clap::FromArgMatches;
+        let cmd = <ValidateArgs as clap::Args>::augment_args(clap::Command::new("validate"));
+        let matches = cmd.get_matches_from(["validate"]);
+        // Every flag has a default: parsing nothing cannot fail.
+        ValidateArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
 }
 
 #[cfg(test)]

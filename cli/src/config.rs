@@ -112,6 +112,17 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
         }
         Some(keyring)
     };
+    let options = options_of(args, now, matches!(source, Source::Local(_)))?;
+    Ok(Config {
+        source,
+        keyring,
+        options,
+    })
+}
+
+/// The core options of `args` (a local copy's when `local`, else S3's
+/// defaults), checked.
+pub fn options_of(args: &ValidateArgs, now: Timestamp, local: bool) -> Result<CheckedOptions> {
     let mut options = Options::new(now);
     options.start = args
         .start_time
@@ -139,19 +150,14 @@ pub fn resolve(args: &ValidateArgs, now: Timestamp) -> Result<Config> {
     options.accounts = args.account_id.clone();
     options.bucket = args.s3_bucket.clone();
     options.prefix = args.s3_prefix.clone();
-    if matches!(source, Source::S3(_)) {
+    if !local {
         // SPEC §4: S3 mode's end defaults to now.
         options.end = options.end.or(Some(now));
     } else {
         // A copy made by `aws s3 sync`: `a//b` was written to `a/b`.
         options.local_copy = true;
     }
-    let options = options.checked()?;
-    Ok(Config {
-        source,
-        keyring,
-        options,
-    })
+    Ok(options.checked()?)
 }
 
 /// A time flag: RFC 3339 / a date, or relative to `now` for schedules:

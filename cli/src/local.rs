@@ -6,12 +6,12 @@
 //! Only regular files are objects: a folder at a key means no object there
 //! (as in S3), and a FIFO, socket or device is never opened (a read error).
 
-use crate::run::{Reads, Source};
+use crate::run::{DigestRead, Reads, Source};
 use anyhow::{Context, Result};
 use ctverify_core::digest::DIGEST_READ_CAP;
 use ctverify_core::layout::safe_segments;
 use ctverify_core::logs::{HashedLog, LogBudget, LogHasher};
-use ctverify_core::verify::{JobId, ListRequest, ListResponse, LogJob, LogResult, Metadata, ParsedDigest, ReadFailure};
+use ctverify_core::verify::{JobId, ListRequest, ListResponse, LogJob, LogResult, Metadata, ReadFailure};
 use std::collections::HashMap;
 use std::fs::File;
 use std::future::Future;
@@ -323,7 +323,7 @@ impl Source for LocalStore {
         }
     }
 
-    fn load_digest(&self, key: String) -> impl Future<Output = Result<ParsedDigest>> + Send + 'static {
+    fn read_digest(&self, key: String) -> impl Future<Output = Result<DigestRead>> + Send + 'static {
         let store = self.clone();
         async move {
             tokio::task::spawn_blocking(move || {
@@ -332,7 +332,7 @@ impl Source for LocalStore {
                     store.counter.add(bytes.len() as u64);
                 }
                 let metadata = store.metadata(&key);
-                ParsedDigest::parse(key, object, metadata)
+                DigestRead { key, object, metadata }
             })
             .await
             .context("digest loading task failed")

@@ -16,6 +16,7 @@ mod progress;
 mod run;
 mod s3;
 mod schedule;
+mod shard;
 mod state;
 
 use args::{Cli, Command};
@@ -34,6 +35,28 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate(&args, None),
         // clap refuses --local, --compat and --state with export.
         Command::Export(args) => validate(&args.validate, Some(&args.out)),
+        Command::Plan(args) => {
+            let now = match args.validate.now.as_deref().map(Timestamp::parse_user) {
+                Some(Ok(t)) => t,
+                Some(Err(e)) => return fail(&e.into()),
+                None => system_now(),
+            };
+            match shard::plan_command(&args, now) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Merge(args) => {
+            let started = std::time::Instant::now();
+            let result = shard::merge_command(&args).map(|o| (o, vec![]));
+            let outputs = Outputs {
+                format: args.format,
+                verbose: false,
+                report: args.report.as_deref(),
+                metrics: args.metrics.as_deref(),
+            };
+            ExitCode::from(publish(result, &outputs, started))
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut script = Vec::new();
@@ -89,10 +112,42 @@ fn validate(args: &args::ValidateArgs, export: Option<&std::path::Path>) -> Exit
         }
         return ExitCode::from(compat::run(args, now));
     }
+    if args.shard_plan.is_some() {
+        // SPEC §10: exit 0 once the shard is checked and its partial
+        // written, whatever it found; 2 when it could not run.
+        return match shard::shard_command(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        };
+    }
     let result = strict(args, export, now).map(|(mut outcome, checkpoints)| {
         outcome.report.render_hints(cli_hint);
         (outcome, checkpoints)
     });
+    let outputs = Outputs {
+        format: args.format,
+        verbose: args.verbose,
+        report: args.report.as_deref(),
+        metrics: args.metrics.as_deref(),
+    };
+    ExitCode::from(publish(result, &outputs, started))
+}
+
+/// Where a run's report goes.
+struct Outputs<'a> {
+    format: args::Format,
+    verbose: bool,
+    report: Option<&'a std::path::Path>,
+    metrics: Option<&'a std::path::Path>,
+}
+
+/// Prints the report (or the error), writes `--report` and `--metrics`,
+/// and returns the exit code.
+fn publish(
+    result: anyhow::Result<(run::Outcome, schedule::Checkpoints)>,
+    outputs: &Outputs,
+    started: std::time::Instant,
+) -> u8 {
     let (mut code, outcome, checkpoints) = match result {
         Ok((outcome, checkpoints)) => (outcome.report.verdict.exit_code(), Some(outcome), checkpoints),
         Err(e) => {
@@ -108,12 +163,12 @@ fn validate(args: &args::ValidateArgs, export: Option<&std::path::Path>) -> Exit
         }
     };
     if let Some(o) = &outcome {
-        let rendered = output::render(o, args.format, args.verbose);
+        let rendered = output::render(o, outputs.format, outputs.verbose);
         let mut stdout = std::io::stdout().lock();
         if let Err(e) = stdout.write_all(rendered.as_bytes()).and_then(|()| stdout.flush()) {
             failed_write(&mut code, "writing the report to stdout", &e.into());
         }
-        if let Some(path) = &args.report {
+        if let Some(path) = outputs.report {
             let mut json = o.report.to_json();
             json.push('\n');
             if let Err(e) = atomic::write(path, json.as_bytes(), 0o644) {
@@ -121,7 +176,7 @@ fn validate(args: &args::ValidateArgs, export: Option<&std::path::Path>) -> Exit
             }
         }
     }
-    if let Some(path) = &args.metrics {
+    if let Some(path) = outputs.metrics {
         let m = metrics::RunMetrics {
             finished_unix: system_now().unix(),
             duration_secs: started.elapsed().as_secs_f64(),
@@ -135,7 +190,7 @@ fn validate(args: &args::ValidateArgs, export: Option<&std::path::Path>) -> Exit
             failed_write(&mut code, "--metrics", &e);
         }
     }
-    ExitCode::from(code)
+    code
 }
 
 /// A strict run: flags resolved, the state (if any) opened and locked,

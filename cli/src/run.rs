@@ -12,7 +12,8 @@ use ctverify_core::keys::Keyring;
 use ctverify_core::logs::LogBudget;
 use ctverify_core::report::{Covered, Report};
 use ctverify_core::verify::{
-    ChainProgress, CheckedOptions, Driver, JobId, ListRequest, ListResponse, LogJob, LogResult, ParsedDigest,
+    ChainProgress, CheckedOptions, Driver, JobId, ListRequest, ListResponse, LogJob, LogResult, Metadata, ParsedDigest,
+    ReadFailure,
 };
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -25,10 +26,10 @@ pub trait Source: Clone + Send + Sync + 'static {
     /// could not be completed (the run cannot judge from part of it).
     fn list(&self, req: ListRequest) -> impl Future<Output = Result<ListResponse>> + Send + 'static;
 
-    /// Reads one digest with its S3 metadata and parses it (off the async
-    /// workers). Faults are in the result ([`ParsedDigest`] records a read
-    /// failure); an error stops the run.
-    fn load_digest(&self, key: String) -> impl Future<Output = Result<ParsedDigest>> + Send + 'static;
+    /// Reads one digest with its S3 metadata (the run parses it off the
+    /// async workers). Faults are in the result ([`DigestRead::object`]);
+    /// an error stops the run.
+    fn read_digest(&self, key: String) -> impl Future<Output = Result<DigestRead>> + Send + 'static;
 
     /// Hashes a batch of log jobs, streamed under `budget`. Unvouched jobs
     /// need not be read ([`LogResult::Skipped`]).
@@ -51,11 +52,34 @@ pub trait Source: Clone + Send + Sync + 'static {
         async { Ok(()) }
     }
 
+    /// The keyring the run verifies with, once it is known (a sharded run
+    /// records it for the merge).
+    fn observe_keyring(&self, _keyring: &Keyring) {}
+
     /// What was read so far.
     fn reads(&self) -> Reads;
 
     /// `reads` in words (`--verbose`).
     fn describe_reads(&self, reads: &Reads) -> String;
+}
+
+/// A digest as a source read it.
+#[derive(Debug, Clone)]
+pub struct DigestRead {
+    /// Its key.
+    pub key: String,
+    /// Its bytes (at most the digest read cap, plus one when larger), or
+    /// why they could not be read.
+    pub object: std::result::Result<Vec<u8>, ReadFailure>,
+    /// Its S3 user metadata.
+    pub metadata: Metadata,
+}
+
+impl DigestRead {
+    /// Parses it (pure; call it off the async workers).
+    pub fn parse(self) -> ParsedDigest {
+        ParsedDigest::parse(self.key, self.object, self.metadata)
+    }
 }
 
 /// The outcome of a run.
@@ -109,23 +133,10 @@ where
     let budget = opts.log_budget;
     let mut driver = Driver::new(opts);
 
-    // Listings: every request the plan has ready runs at once.
-    let mut inflight = JoinSet::new();
-    loop {
-        while let Some(req) = driver.next_listing()? {
-            let answer = source.list(req.clone());
-            inflight.spawn(async move { (req, answer.await) });
-        }
-        match inflight.join_next().await {
-            Some(joined) => {
-                let (req, resp) = joined.context("listing task failed")?;
-                driver.listed(&req, resp?)?;
-            }
-            None => break,
-        }
-    }
+    list(&mut driver, source, |_| {}).await?;
     let to_load = driver.plan()?;
     let keyring = keys(to_load.clone()).await?;
+    source.observe_keyring(&keyring);
     let mut sink = ProgressSink::new(to_load.len() as u64);
     let limit = source.concurrency();
 
@@ -133,7 +144,15 @@ where
     pump(
         to_load,
         limit,
-        |key| source.load_digest(key),
+        |key| {
+            let read = source.read_digest(key);
+            async move {
+                let read = read.await?;
+                tokio::task::spawn_blocking(move || read.parse())
+                    .await
+                    .context("digest parsing task failed")
+            }
+        },
         |parsed| Ok(driver.add_digest(parsed?, &mut sink)?),
     )
     .await?;
@@ -168,6 +187,27 @@ where
         progress,
         reads,
     })
+}
+
+/// Runs the driver's listing plan over `source`: every request the plan has
+/// ready runs at once; `seen` gets every answer as it comes.
+pub async fn list<S: Source>(driver: &mut Driver, source: &S, mut seen: impl FnMut(&ListResponse)) -> Result<()> {
+    let mut inflight = JoinSet::new();
+    loop {
+        while let Some(req) = driver.next_listing()? {
+            let answer = source.list(req.clone());
+            inflight.spawn(async move { (req, answer.await) });
+        }
+        match inflight.join_next().await {
+            Some(joined) => {
+                let (req, resp) = joined.context("listing task failed")?;
+                let resp = resp?;
+                seen(&resp);
+                driver.listed(&req, resp)?;
+            }
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Runs `work` over `items` with at most `limit` in flight and hands each

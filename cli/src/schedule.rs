@@ -87,7 +87,7 @@ impl Session {
                 let scope = match &c.checkpoint {
                     Some(cp) => ChainScope::resume(cp.clone()),
                     None => ChainScope {
-                        start: c.since,
+                        start: Some(c.since),
                         end: None,
                         anchor: None,
                     },
@@ -96,7 +96,7 @@ impl Session {
             }
             if opts.start.is_none() {
                 // Chains first seen now: where the known ones resume.
-                opts.start = opts.scopes.values().map(|s| s.start).min().or(origin);
+                opts.start = opts.scopes.values().filter_map(|s| s.start).min().or(origin);
                 if let (Some(s), Some(e)) = (opts.start, opts.end) {
                     opts.start = Some(s.min(e));
                 }
@@ -136,7 +136,7 @@ impl Session {
             windows.insert(
                 c.chain.clone(),
                 ChainScope {
-                    start: from,
+                    start: Some(from),
                     end: Some(to),
                     anchor: None,
                 },
@@ -152,7 +152,7 @@ impl Session {
         }
         let mut rc = config.clone();
         rc.options = rc.options.amend(|o| {
-            o.start = windows.values().map(|s| s.start).min();
+            o.start = windows.values().filter_map(|s| s.start).min();
             o.end = windows.values().filter_map(|s| s.end).max();
             o.scopes = windows;
             o.only_scoped = true;

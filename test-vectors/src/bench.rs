@@ -53,7 +53,28 @@ struct Params {
     /// Seed label of the synthetic logs: another seed gives a chain with
     /// the same digest keys and other content (a fork, for state tests).
     seed: String,
+    /// `--org O --accounts N --regions R`: an organization trail, one chain
+    /// per member account and region (else the one chain of ACCOUNT, REGION).
+    org: Option<String>,
+    accounts: usize,
+    regions: usize,
+    /// The chain being written: `AWSLogs/[ORG/]ACCOUNT`, account, region.
+    root: String,
+    account: String,
+    region: String,
 }
+
+/// The delivery regions of an organization bench trail, in order.
+const ORG_REGIONS: [&str; 8] = [
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "eu-central-1",
+    "ap-southeast-1",
+    "ap-northeast-1",
+    "sa-east-1",
+    "ca-central-1",
+];
 
 fn params(args: &[String]) -> Result<Params> {
     let mut p = Params {
@@ -64,6 +85,12 @@ fn params(args: &[String]) -> Result<Params> {
         realistic: false,
         size_kb: (2.0, 5120.0),
         seed: "bench-data".to_string(),
+        org: None,
+        accounts: 1,
+        regions: 1,
+        root: format!("AWSLogs/{ACCOUNT}"),
+        account: ACCOUNT.to_string(),
+        region: REGION.to_string(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -75,6 +102,9 @@ fn params(args: &[String]) -> Result<Params> {
             "--log-mb" => p.log_bytes = (val()?.parse::<f64>()? * 1048576.0) as usize,
             "--realistic" => p.realistic = true,
             "--seed" => p.seed = val()?.clone(),
+            "--org" => p.org = Some(val()?.clone()),
+            "--accounts" => p.accounts = val()?.parse()?,
+            "--regions" => p.regions = val()?.parse::<usize>()?.clamp(1, ORG_REGIONS.len()),
             "--size-kb" => {
                 let v = val()?;
                 let (lo, hi) = v.split_once(':').unwrap_or((v, v));
@@ -167,10 +197,14 @@ struct LogEntry {
     inflated: u64,
 }
 
-fn log_key(t: i64, unique: &str) -> String {
+fn log_key(p: &Params, t: i64, unique: &str) -> String {
     format!(
-        "AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/{}/{ACCOUNT}_CloudTrail_{REGION}_{}_{unique}.json.gz",
+        "{}/CloudTrail/{}/{}/{}_CloudTrail_{}_{}_{unique}.json.gz",
+        p.root,
+        p.region,
         date_path(t),
+        p.account,
+        p.region,
         log_stamp(t)
     )
 }
@@ -182,13 +216,13 @@ fn log_time(p: &Params, t0: i64, h: usize, j: usize) -> i64 {
 
 /// The synthetic logs: one sequential stream of records, `log_bytes` each.
 fn synthetic_logs(p: &Params, bucket: &Path, t0: i64) -> Result<Vec<LogEntry>> {
-    let mut rng = Prng::from_label(&p.seed);
+    let mut rng = Prng::from_label(&format!("{}{}", p.seed, p.seed_suffix()));
     let mut logs = Vec::with_capacity(p.hours * p.logs_per_digest);
     for h in 0..p.hours {
         for j in 0..p.logs_per_digest {
             let t = log_time(p, t0, h, j);
             let unique: String = (0..16).map(|_| (b'a' + (rng.next_u64() % 26) as u8) as char).collect();
-            let key = log_key(t, &unique);
+            let key = log_key(p, t, &unique);
             let body = log_body(&mut rng, t, p.log_bytes);
             let z = gz(&body)?;
             write(&bucket.join(&key), &z)?;
@@ -247,9 +281,9 @@ fn realistic_body(world: &World, seed: u64, t: i64, size: usize) -> Vec<u8> {
 /// target times [`realistic::RATIO`]. Large logs are streamed to disk (a
 /// 5 MB log is ~50 MB of JSON); small ones are sized exactly.
 fn realistic_log(p: &Params, world: &World, bucket: &Path, t0: i64, i: usize) -> Result<LogEntry> {
-    let mut rng = Prng::from_label(&format!("bench-realistic-log-{i}"));
+    let mut rng = Prng::from_label(&format!("bench-realistic-log-{i}{}", p.seed_suffix()));
     let t = log_time(p, t0, i / p.logs_per_digest, i % p.logs_per_digest);
-    let key = log_key(t, &rng.alnum(16));
+    let key = log_key(p, t, &rng.alnum(16));
     let (lo, hi) = (p.size_kb.0.ln(), p.size_kb.1.ln());
     let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
     let target = (lo + u * (hi - lo)).exp() * 1024.0;
@@ -322,7 +356,7 @@ fn realistic_log(p: &Params, world: &World, bucket: &Path, t0: i64, i: usize) ->
 /// The realistic logs, generated on all cores (each log has its own seed,
 /// so the output does not depend on the number of threads).
 fn realistic_logs(p: &Params, bucket: &Path, t0: i64) -> Result<Vec<LogEntry>> {
-    let world = World::new(ACCOUNT, REGION);
+    let world = World::new(&p.account, &p.region);
     let n = p.hours * p.logs_per_digest;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -354,16 +388,62 @@ fn realistic_logs(p: &Params, bucket: &Path, t0: i64) -> Result<Vec<LogEntry>> {
 /// `bench-data`: writes the chain, prints the total uncompressed log size
 /// (and a summary of the sizes on stderr).
 pub fn bench_data(args: &[String], keys: &Keys) -> Result<()> {
-    let p = params(args)?;
+    let mut p = params(args)?;
     let key = keys.get("a")?;
-    let bucket = p.out.join("bucket");
     let t0 = parse("2024-03-01T00:17:28Z")?;
+    let mut all = vec![];
+    match p.org.clone() {
+        None => all.extend(bench_chain(&p, key, t0)?),
+        Some(org) => {
+            for a in 0..p.accounts {
+                for r in ORG_REGIONS.iter().take(p.regions) {
+                    p.account = format!("{:012}", 200_000_000_000u64 + a as u64);
+                    p.region = r.to_string();
+                    p.root = format!("AWSLogs/{org}/{}", p.account);
+                    all.extend(bench_chain(&p, key, t0)?);
+                }
+            }
+        }
+    }
+    let der = key.public_der(KeyEncoding::Pkcs1);
+    // Valid from 30 days before the first digest to 30 days after the last
+    // one (at least 60 days after the first).
+    let valid_to = (t0 + 60 * 86400).max(t0 + p.hours as i64 * 3600 + 30 * 86400);
+    let keys_json = format!(
+        "{{\"PublicKeyList\":[{{\"Value\":\"{}\",\"ValidityStartTime\":{},\"ValidityEndTime\":{},\"Fingerprint\":\"{}\"}}]}}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der),
+        t0 - 30 * 86400,
+        valid_to,
+        key.fingerprint(KeyEncoding::Pkcs1)
+    );
+    write(&p.out.join("public-keys.json"), keys_json.as_bytes())?;
+    summary(&all);
+    println!("{}", all.iter().map(|l| l.inflated).sum::<u64>());
+    Ok(())
+}
+
+impl Params {
+    /// Seeds of an organization's chains differ per chain; the single
+    /// chain keeps the seeds it always had.
+    fn seed_suffix(&self) -> String {
+        match &self.org {
+            None => String::new(),
+            Some(_) => format!("-{}-{}", self.account, self.region),
+        }
+    }
+}
+
+/// Writes one chain (`p.root`, `p.account`, `p.region`): its logs, its
+/// signed digests with their metadata; returns its logs.
+fn bench_chain(p: &Params, key: &crate::crypto::TestKey, t0: i64) -> Result<Vec<LogEntry>> {
+    let bucket = p.out.join("bucket");
     let all = if p.realistic {
         realistic_logs(&p, &bucket, t0)?
     } else {
         synthetic_logs(&p, &bucket, t0)?
     };
-    let folder = format!("AWSLogs/{ACCOUNT}/CloudTrail-Digest/{REGION}");
+    let folder = format!("{}/CloudTrail-Digest/{}", p.root, p.region);
+    let (account, region) = (p.account.as_str(), p.region.as_str());
     let mut prev: Option<(String, String, String)> = None; // key, signature, sha256
     for (h, hour) in all.chunks(p.logs_per_digest.max(1)).enumerate() {
         let (start, end) = (t0 + h as i64 * 3600, t0 + (h as i64 + 1) * 3600);
@@ -380,7 +460,7 @@ pub fn bench_data(args: &[String], keys: &Keys) -> Result<()> {
             })
             .collect();
         let dkey = format!(
-            "{folder}/{}/{ACCOUNT}_CloudTrail-Digest_{REGION}_bench_{REGION}_{}.json.gz",
+            "{folder}/{}/{account}_CloudTrail-Digest_{region}_bench_{REGION}_{}.json.gz",
             date_path(end),
             digest_stamp(end)
         );
@@ -391,7 +471,7 @@ pub fn bench_data(args: &[String], keys: &Keys) -> Result<()> {
             None => "\"previousDigestS3Bucket\":null,\"previousDigestS3Object\":null,\"previousDigestHashValue\":null,\"previousDigestHashAlgorithm\":null,\"previousDigestSignature\":null".to_string(),
         };
         let digest = format!(
-            "{{\"awsAccountId\":\"{ACCOUNT}\",\"digestStartTime\":\"{}\",\"digestEndTime\":\"{}\",\"digestS3Bucket\":\"{BUCKET}\",\"digestS3Object\":\"{dkey}\",\"digestPublicKeyFingerprint\":\"{}\",\"digestSignatureAlgorithm\":\"SHA256withRSA\",\"newestEventTime\":\"{}\",\"oldestEventTime\":\"{}\",{previous},\"logFiles\":[{}]}}",
+            "{{\"awsAccountId\":\"{account}\",\"digestStartTime\":\"{}\",\"digestEndTime\":\"{}\",\"digestS3Bucket\":\"{BUCKET}\",\"digestS3Object\":\"{dkey}\",\"digestPublicKeyFingerprint\":\"{}\",\"digestSignatureAlgorithm\":\"SHA256withRSA\",\"newestEventTime\":\"{}\",\"oldestEventTime\":\"{}\",{previous},\"logFiles\":[{}]}}",
             iso(start),
             iso(end),
             key.fingerprint(KeyEncoding::Pkcs1),
@@ -409,21 +489,7 @@ pub fn bench_data(args: &[String], keys: &Keys) -> Result<()> {
         )?;
         prev = Some((dkey, sig, sha));
     }
-    let der = key.public_der(KeyEncoding::Pkcs1);
-    // Valid from 30 days before the first digest to 30 days after the last
-    // one (at least 60 days after the first).
-    let valid_to = (t0 + 60 * 86400).max(t0 + p.hours as i64 * 3600 + 30 * 86400);
-    let keys_json = format!(
-        "{{\"PublicKeyList\":[{{\"Value\":\"{}\",\"ValidityStartTime\":{},\"ValidityEndTime\":{},\"Fingerprint\":\"{}\"}}]}}",
-        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der),
-        t0 - 30 * 86400,
-        valid_to,
-        key.fingerprint(KeyEncoding::Pkcs1)
-    );
-    write(&p.out.join("public-keys.json"), keys_json.as_bytes())?;
-    summary(&all);
-    println!("{}", all.iter().map(|l| l.inflated).sum::<u64>());
-    Ok(())
+    Ok(all)
 }
 
 /// Sizes of the generated logs, on stderr.

@@ -43,7 +43,7 @@ fn out_dir() -> Result<PathBuf> {
         match arg.as_str() {
             "--out" => out = PathBuf::from(args.next().context("--out needs a directory")?),
             "-h" | "--help" => {
-                println!("usage: ctverify-test-vectors [--out DIR] | bench-data --out DIR [--hours H] [--logs-per-digest N] [--log-mb M] [--seed LABEL] [--realistic [--size-kb MIN:MAX]] | bound DIR | random --out DIR [--count N] [--seed S]");
+                println!("usage: ctverify-test-vectors [--out DIR] | bench-data --out DIR [--hours H] [--logs-per-digest N] [--log-mb M] [--seed LABEL] [--realistic [--size-kb MIN:MAX]] [--org O-ID --accounts N --regions R] | bound DIR | random --out DIR [--count N] [--seed S]");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (usage: [--out DIR])"),

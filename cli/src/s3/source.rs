@@ -7,12 +7,12 @@
 
 use super::export::Exporter;
 use super::store::{Fault, S3Store};
-use crate::run::{pump, Reads, Source};
-use anyhow::{Context, Result};
+use crate::run::{pump, DigestRead, Reads, Source};
+use anyhow::Result;
 use ctverify_core::digest::DIGEST_READ_CAP;
 use ctverify_core::layout::DigestKeyName;
 use ctverify_core::logs::LogBudget;
-use ctverify_core::verify::{JobId, ListRequest, ListResponse, LogJob, LogResult, Metadata, ParsedDigest};
+use ctverify_core::verify::{JobId, ListRequest, ListResponse, LogJob, LogResult, Metadata};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -62,9 +62,9 @@ impl Source for S3Source {
         async move { store.list(&req).await }
     }
 
-    fn load_digest(&self, key: String) -> impl Future<Output = Result<ParsedDigest>> + Send + 'static {
+    fn read_digest(&self, key: String) -> impl Future<Output = Result<DigestRead>> + Send + 'static {
         let store = self.store.clone();
-        async move { load_digest(&store, key, None).await }
+        async move { Ok(read_digest(&store, key, None).await) }
     }
 
     fn hash_logs(
@@ -155,10 +155,10 @@ impl Source for Exporting {
         }
     }
 
-    fn load_digest(&self, key: String) -> impl Future<Output = Result<ParsedDigest>> + Send + 'static {
+    fn read_digest(&self, key: String) -> impl Future<Output = Result<DigestRead>> + Send + 'static {
         self.mark_read(&key);
         let (store, export) = (self.inner.store.clone(), self.export.clone());
-        async move { load_digest(&store, key, Some(&export)).await }
+        async move { Ok(read_digest(&store, key, Some(&export)).await) }
     }
 
     fn hash_logs(
@@ -210,14 +210,13 @@ impl Source for Exporting {
     }
 }
 
-async fn load_digest(store: &S3Store, key: String, export: Option<&Exporter>) -> Result<ParsedDigest> {
-    let (bytes, metadata) = match fetch_or_reuse(store, &key, export).await {
+/// A digest from S3 (or the export folder), faults already retried.
+async fn read_digest(store: &S3Store, key: String, export: Option<&Exporter>) -> DigestRead {
+    let (object, metadata) = match fetch_or_reuse(store, &key, export).await {
         Ok((b, m)) => (Ok(b), m),
         Err(f) => (Err(f.read_failure(store.bucket(), &key)), Metadata::Absent),
     };
-    tokio::task::spawn_blocking(move || ParsedDigest::parse(key, bytes, metadata))
-        .await
-        .context("digest parsing task failed")
+    DigestRead { key, object, metadata }
 }
 
 /// A digest from S3, or from the export folder when a resumed export

@@ -72,9 +72,9 @@ pub async fn target(config: &Config, s3: &S3Settings) -> Result<Target> {
     Ok(Target { aws, store, options })
 }
 
-/// Runs strict validation of `config` over S3; with `export`, every object
-/// read (and everything else listed) is also written into the export folder.
-pub async fn run(config: &Config, s3: &S3Settings, export: Option<&Exporter>) -> Result<Outcome> {
+/// The S3 run's source and options (the trail's bucket and prefix, its
+/// last digest delivery), and the clients.
+pub async fn prepare(config: &Config, s3: &S3Settings) -> Result<(S3Source, CheckedOptions, Aws)> {
     let Target { aws, store, options } = target(config, s3).await?;
     let options = match &s3.trail_arn {
         // Before the listing: every digest delivered by then is listed.
@@ -84,10 +84,20 @@ pub async fn run(config: &Config, s3: &S3Settings, export: Option<&Exporter>) ->
         }
         None => options,
     };
-    let given = config.keyring.clone();
-    let keys = |to_load: Vec<String>| {
-        let (aws, options, export) = (aws.clone(), options.clone(), export.cloned());
-        async move {
+    Ok((S3Source::new(store, s3.jobs), options, aws))
+}
+
+/// The keyring of an S3 run, once the digests to load are known: the given
+/// keys, else `ListPublicKeys` in their regions (written into the export
+/// folder when exporting).
+pub fn keyring(
+    aws: Aws,
+    options: CheckedOptions,
+    given: Option<Keyring>,
+    export: Option<Exporter>,
+) -> impl FnOnce(Vec<String>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Keyring>> + Send>> {
+    move |to_load: Vec<String>| {
+        Box::pin(async move {
             let keyring = match given {
                 Some(k) => k,
                 None => {
@@ -108,12 +118,18 @@ pub async fn run(config: &Config, s3: &S3Settings, export: Option<&Exporter>) ->
                 eprintln!("ctverify: warning: no usable public key: no digest can be verified (digest_key_unknown)");
             }
             Ok(keyring)
-        }
-    };
-    let source = S3Source::new(store, s3.jobs);
+        })
+    }
+}
+
+/// Runs strict validation of `config` over S3; with `export`, every object
+/// read (and everything else listed) is also written into the export folder.
+pub async fn run(config: &Config, s3: &S3Settings, export: Option<&Exporter>) -> Result<Outcome> {
+    let (source, options, aws) = prepare(config, s3).await?;
+    let keys = keyring(aws, options.clone(), config.keyring.clone(), export.cloned());
     match export {
-        Some(x) => crate::run::strict(options.clone(), &Exporting::new(source, x.clone()), keys).await,
-        None => crate::run::strict(options.clone(), &source, keys).await,
+        Some(x) => crate::run::strict(options, &Exporting::new(source, x.clone()), keys).await,
+        None => crate::run::strict(options, &source, keys).await,
     }
 }
 

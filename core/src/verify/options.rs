@@ -158,8 +158,8 @@ impl Options {
     pub fn window_of(&self, chain: &ChainId) -> (Option<Timestamp>, Option<Timestamp>) {
         match self.scopes.get(chain) {
             Some(s) => {
-                let end = s.end.or(self.end).map(|e| e.max(s.start));
-                (Some(s.start), end)
+                let end = s.end.or(self.end).map(|e| s.start.map_or(e, |start| e.max(start)));
+                (s.start, end)
             }
             None if self.only_scoped => self.listing_window(),
             None => (self.start, self.end),
@@ -169,8 +169,8 @@ impl Options {
     /// The period to list: every chain's range (`None`: unbounded).
     pub fn listing_window(&self) -> (Option<Timestamp>, Option<Timestamp>) {
         let scopes = self.scopes.values();
-        let starts = scopes.clone().map(|s| Some(s.start));
-        let ends = scopes.map(|s| s.end.or(self.end).map(|e| e.max(s.start)));
+        let starts = scopes.clone().map(|s| s.start);
+        let ends = scopes.map(|s| s.end.or(self.end).map(|e| s.start.map_or(e, |start| e.max(start))));
         let (start, end) = if self.only_scoped {
             (starts.collect::<Vec<_>>(), ends.collect::<Vec<_>>())
         } else {

@@ -42,8 +42,9 @@ pub struct Checkpoint {
 /// A range that replaces `--start-time`/`--end-time` for one chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainScope {
-    /// Start of the chain's range.
-    pub start: Timestamp,
+    /// Start of the chain's range (`None`: the chain's oldest digest, as
+    /// without a range; a shard's first window).
+    pub start: Option<Timestamp>,
     /// End of the chain's range (`None`: the run's end).
     pub end: Option<Timestamp>,
     /// The checkpoint the chain resumes at (then `start` is its end).
@@ -54,7 +55,7 @@ impl ChainScope {
     /// Resumes at `checkpoint`: the range starts at its end.
     pub fn resume(checkpoint: Checkpoint) -> ChainScope {
         ChainScope {
-            start: checkpoint.end,
+            start: Some(checkpoint.end),
             end: None,
             anchor: Some(checkpoint),
         }
