@@ -7,11 +7,11 @@
 #   CTVERIFY_BIN=target/release/ctverify bash examples/lint.sh [CHECK...]
 #
 # Run from the repository root. CHECK is any of: systemd k8s iam crontab
-# flags (default: all). EXAMPLES_DIR=DIR lints another copy of examples/.
+# flags shards (default: all). EXAMPLES_DIR=DIR lints another copy of examples/.
 set -euo pipefail
 
 export EXAMPLES_DIR=${EXAMPLES_DIR:-examples}
-CHECKS=(systemd k8s iam crontab flags)
+CHECKS=(systemd k8s iam crontab flags shards)
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 die() {
@@ -437,6 +437,116 @@ for where, argv in lines:
     else:
         print(f"  {where}: {len(used)} flags ok")
 sys.exit(1 if failed else 0)
+PY
+}
+
+# --- shards: the sharded-run definitions (AWS Batch, Kubernetes Indexed
+# Job, Step Functions Distributed Map) parse, have the structure SPEC §10
+# needs (array / indexed / distributed, a merge after the shards, exit 2
+# retried, exit 0 not), least-privilege IAM, and every ctverify flag they
+# pass exists.
+check_shards() {
+  local dir="$EXAMPLES_DIR/shards" py
+  need_bin
+  for f in aws-batch/job-definitions.json aws-batch/iam.json aws-batch/submit.sh kubernetes/indexed-job.yaml \
+    step-functions/state-machine.json step-functions/iam.json; do
+    need_file "$dir/$f"
+  done
+  bash -n "$dir/aws-batch/submit.sh" || die "aws-batch/submit.sh: bash syntax"
+  py=$(yaml_python)
+  "$py" - "$CTVERIFY_BIN" "$dir" <<'PY'
+import json, re, shlex, subprocess, sys, yaml
+bin_path, d = sys.argv[1], sys.argv[2]
+errors, commands = [], []
+def load(rel):
+    try:
+        return json.load(open(f"{d}/{rel}"))
+    except ValueError as e:
+        sys.exit(f"  {rel}: not JSON: {e}")
+batch = load("aws-batch/job-definitions.json")
+for name, sub in [("shard", "validate"), ("merge", "merge")]:
+    jd = batch.get(name) or {}
+    cmd = jd.get("containerProperties", {}).get("command") or []
+    if cmd[:2] != ["ctverify", sub]:
+        errors.append(f"aws-batch {name}: command must start with ctverify {sub}")
+    commands.append((f"aws-batch {name}", cmd))
+retry = batch["shard"].get("retryStrategy", {}).get("evaluateOnExit", [])
+if not any(r.get("onExitCode") == "2" and r.get("action") == "RETRY" for r in retry):
+    errors.append("aws-batch shard: exit 2 (could not run) must be retried")
+if "--shard-plan" not in batch["shard"]["containerProperties"]["command"] or "--shard" in batch["shard"]["containerProperties"]["command"]:
+    errors.append("aws-batch shard: --shard-plan, and the index from AWS_BATCH_JOB_ARRAY_INDEX (no --shard)")
+for n, line in enumerate(open(f"{d}/aws-batch/submit.sh"), 1):
+    s = line.strip()
+    if s.startswith("ctverify "):
+        commands.append((f"aws-batch/submit.sh line {n}", shlex.split(s)))
+submit = open(f"{d}/aws-batch/submit.sh").read()
+if "--array-properties" not in submit or "--depends-on" not in submit:
+    errors.append("aws-batch/submit.sh: an array job and a merge that depends on it")
+docs = [x for x in yaml.safe_load_all(open(f"{d}/kubernetes/indexed-job.yaml")) if x]
+jobs = {x["metadata"]["name"]: x for x in docs if x.get("kind") == "Job"}
+shards = jobs.get("ctverify-shards", {}).get("spec", {})
+if shards.get("completionMode") != "Indexed" or not shards.get("completions"):
+    errors.append("kubernetes: the shards Job must be Indexed with completions")
+rules = shards.get("podFailurePolicy", {}).get("rules", [])
+if not any(r.get("action") == "FailIndex" for r in rules):
+    errors.append("kubernetes: a podFailurePolicy that fails an index on unexpected exit codes")
+if "ctverify-merge" not in jobs:
+    errors.append("kubernetes: a merge Job")
+for name, job in jobs.items():
+    for c in job["spec"]["template"]["spec"]["containers"]:
+        commands.append((f"kubernetes {name}/{c['name']}", [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]))
+sm = load("step-functions/state-machine.json")
+m = sm["States"].get(sm.get("StartAt"), {})
+if m.get("Type") != "Map" or m.get("ItemProcessor", {}).get("ProcessorConfig", {}).get("Mode") != "DISTRIBUTED":
+    errors.append("step-functions: the start state must be a Distributed Map")
+if "ItemReader" not in m:
+    errors.append("step-functions: the map reads the plan's shards (ItemReader)")
+if "ToleratedFailurePercentage" in json.dumps(sm):
+    errors.append("step-functions: no ToleratedFailurePercentage (no shard may be lost; moto's parser also rejects 0)")
+if sm["States"].get(m.get("Next"), {}).get("Type") != "Task":
+    errors.append("step-functions: a merge task after the map")
+def sfn_commands(state, where):
+    for co in state.get("Parameters", {}).get("Overrides", {}).get("ContainerOverrides", []):
+        if "Command" in co:
+            commands.append((where, co["Command"]))
+        if "Command.$" in co:
+            commands.append((where, re.findall(r"'([^']*)'", co["Command.$"])))
+for sname, st in m["ItemProcessor"]["States"].items():
+    sfn_commands(st, f"step-functions {sname}")
+sfn_commands(sm["States"][m["Next"]], "step-functions merge")
+for rel in ["aws-batch/iam.json", "step-functions/iam.json"]:
+    for role, pol in load(rel).items():
+        if role == "comment":
+            continue
+        if pol.get("Version") != "2012-10-17" or not pol.get("Statement"):
+            errors.append(f"{rel} {role}: a 2012-10-17 policy with statements")
+        for st in pol["Statement"]:
+            acts = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            if any(a == "*" or a.endswith(":*") for a in acts):
+                errors.append(f"{rel} {role} {st.get('Sid')}: no wildcard actions")
+            if any(a.startswith("s3:Put") or a.startswith("s3:Delete") for a in acts) and "TRAIL-BUCKET" in json.dumps(st):
+                errors.append(f"{rel} {role} {st.get('Sid')}: never write to the trail bucket")
+helps = {}
+def defined(sub):
+    if sub not in helps:
+        p = subprocess.run([bin_path, sub, "--help"], capture_output=True, text=True)
+        if p.returncode != 0:
+            sys.exit(f"  {bin_path} {sub} --help failed: {p.stderr.strip()}")
+        helps[sub] = set(re.findall(r"(?m)^\s*(?:-[A-Za-z0-9],\s*)?(--[A-Za-z0-9][A-Za-z0-9-]*)(?=[\s=,<\[]|$)", p.stdout))
+    return helps[sub]
+for where, argv in commands:
+    if len(argv) < 2 or argv[0] != "ctverify":
+        errors.append(f"{where}: not a ctverify command: {argv}")
+        continue
+    used = sorted({a.split("=", 1)[0] for a in argv[2:] if a.startswith("--")})
+    missing = [f for f in used if f not in defined(argv[1])]
+    if missing:
+        errors.append(f"{where}: not in `ctverify {argv[1]} --help`: {' '.join(missing)}")
+    else:
+        print(f"  {where}: {len(used)} flags ok")
+for e in errors:
+    print(f"  {e}")
+sys.exit(1 if errors else 0)
 PY
 }
 

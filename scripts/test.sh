@@ -88,7 +88,7 @@ if [ -f wasm/tests/browser/e2e.mjs ]; then
   CTVERIFY_BIN=$bin/ctverify node wasm/tests/browser/e2e.mjs
 fi
 
-step "deployment examples (systemd units, crontab, Kubernetes CronJob, IAM policies) lint against the built binary"
+step "deployment examples (systemd units, crontab, Kubernetes CronJob, IAM policies, sharded runs on AWS Batch, Kubernetes and Step Functions) lint against the built binary"
 CTVERIFY_BIN=$bin/ctverify bash examples/lint.sh
 
 step "random scenarios for the --compat differential test (fixed seed)"
