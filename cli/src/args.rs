@@ -85,8 +85,8 @@ pub struct MergeArgs {
     #[arg(long, value_name = "FILE")]
     pub shard_plan: PathBuf,
 
-    /// Where the shards wrote their partial reports (a folder); only
-    /// `LOC/<plan_id>/` is read.
+    /// Where the shards wrote their partial reports (a folder or
+    /// s3://BUCKET/PREFIX); only `LOC/<plan_id>/` is read.
     #[arg(long, value_name = "LOC")]
     pub partials: String,
 
@@ -319,8 +319,9 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "I", requires = "shard_plan")]
     pub shard: Option<usize>,
 
-    /// Where shards write their partial reports: a folder (the partial goes
-    /// to LOC/<plan_id>/shard-<I>.json). A trust anchor, like a state file.
+    /// Where shards write their partial reports: a folder or
+    /// s3://BUCKET/PREFIX (the partial goes to LOC/<plan_id>/shard-<I>.json).
+    /// A trust anchor, like a state file.
     #[arg(long, value_name = "LOC", requires = "shard_plan")]
     pub partials: Option<String>,
 }

@@ -538,12 +538,200 @@ fn shard_index(args: &ValidateArgs) -> Result<usize> {
     )
 }
 
-/// The partials folder of `plan_id` under `--partials LOC`.
-fn partials_dir(loc: &str, plan_id: &str) -> Result<PathBuf> {
-    if loc.starts_with("s3://") {
-        bail!("--partials {loc}: an S3 location is not supported yet; give a folder (a shared file system)");
+/// Where partials go: `--partials LOC`, a folder or `s3://bucket/prefix`.
+enum Location {
+    /// `LOC/<plan_id>/shard-<I>.json` on a (shared) file system.
+    Dir(PathBuf),
+    /// `s3://BUCKET/PREFIX/<plan_id>/shard-<I>.json`.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The prefix (no leading or trailing `/`; may be empty).
+        prefix: String,
+    },
+}
+
+/// A partial at most this large is read (a bound on hostile storage).
+const MAX_PARTIAL: u64 = 4 * 1024 * 1024 * 1024;
+
+impl Location {
+    fn parse(loc: &str) -> Result<Location> {
+        match loc.strip_prefix("s3://") {
+            None => Ok(Location::Dir(PathBuf::from(loc))),
+            Some(rest) => {
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    bail!("--partials {loc}: no bucket (s3://BUCKET/PREFIX)");
+                }
+                Ok(Location::S3 {
+                    bucket: bucket.to_string(),
+                    prefix: prefix.trim_matches('/').to_string(),
+                })
+            }
+        }
     }
-    Ok(Path::new(loc).join(plan_id))
+
+    /// The folder (or key prefix) of `plan_id`, for messages.
+    fn folder(&self, plan_id: &str) -> String {
+        match self {
+            Location::Dir(d) => d.join(plan_id).display().to_string(),
+            Location::S3 { bucket, prefix } => format!("s3://{bucket}/{}", self.key_prefix(prefix, plan_id)),
+        }
+    }
+
+    fn key_prefix(&self, prefix: &str, plan_id: &str) -> String {
+        if prefix.is_empty() {
+            format!("{plan_id}/")
+        } else {
+            format!("{prefix}/{plan_id}/")
+        }
+    }
+
+    /// Writes `bytes` as shard `index`'s partial, atomically (a rename, or
+    /// one PutObject).
+    async fn write(&self, plan_id: &str, index: usize, bytes: Vec<u8>, s3: &S3Access) -> Result<String> {
+        let name = format!("shard-{index}.json");
+        match self {
+            Location::Dir(d) => {
+                let dir = d.join(plan_id);
+                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                let path = dir.join(&name);
+                crate::atomic::write(&path, &bytes, 0o644)
+                    .with_context(|| format!("writing the partial {}", path.display()))?;
+                Ok(path.display().to_string())
+            }
+            Location::S3 { bucket, prefix } => {
+                let key = format!("{}{name}", self.key_prefix(prefix, plan_id));
+                let client = s3.client(bucket).await?;
+                client
+                    .put_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .content_type("application/json")
+                    .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+                    .body(bytes.into())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "writing the partial s3://{bucket}/{key}: {}",
+                            aws_sdk_s3::error::DisplayErrorContext(&e)
+                        )
+                    })?;
+                Ok(format!("s3://{bucket}/{key}"))
+            }
+        }
+    }
+
+    /// Every `shard-*.json` of `plan_id`: (where, file name, bytes).
+    async fn read_all(&self, plan_id: &str, s3: &S3Access) -> Result<Vec<(String, String, Vec<u8>)>> {
+        let mut out = vec![];
+        match self {
+            Location::Dir(d) => {
+                let dir = d.join(plan_id);
+                let entries =
+                    std::fs::read_dir(&dir).with_context(|| format!("--partials: reading {}", dir.display()))?;
+                for entry in entries {
+                    let entry = entry.with_context(|| format!("--partials: reading {}", dir.display()))?;
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if !name.starts_with("shard-") {
+                        continue;
+                    }
+                    let path = entry.path();
+                    let bytes = config::read_bounded(&path, MAX_PARTIAL)
+                        .with_context(|| format!("partial {}", path.display()))?;
+                    out.push((path.display().to_string(), name, bytes));
+                }
+            }
+            Location::S3 { bucket, prefix } => {
+                let client = s3.client(bucket).await?;
+                let key_prefix = self.key_prefix(prefix, plan_id);
+                let mut pages = client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(&key_prefix)
+                    .delimiter("/")
+                    .into_paginator()
+                    .send();
+                let mut keys = vec![];
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| {
+                        anyhow::anyhow!(
+                            "--partials: listing s3://{bucket}/{key_prefix}: {}",
+                            aws_sdk_s3::error::DisplayErrorContext(&e)
+                        )
+                    })?;
+                    keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_string)));
+                    if keys.len() > 1_000_000 {
+                        bail!("--partials: more than a million objects under s3://{bucket}/{key_prefix}");
+                    }
+                }
+                for key in keys {
+                    let name = key.rsplit('/').next().unwrap_or_default().to_string();
+                    if !name.starts_with("shard-") {
+                        continue;
+                    }
+                    let got = client
+                        .get_object()
+                        .bucket(bucket)
+                        .key(&key)
+                        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "partial s3://{bucket}/{key}: {}",
+                                aws_sdk_s3::error::DisplayErrorContext(&e)
+                            )
+                        })?;
+                    if got.content_length().unwrap_or(0) as u64 > MAX_PARTIAL {
+                        bail!("partial s3://{bucket}/{key}: larger than {MAX_PARTIAL} bytes");
+                    }
+                    let bytes = got
+                        .body
+                        .collect()
+                        .await
+                        .with_context(|| format!("partial s3://{bucket}/{key}: reading"))?
+                        .into_bytes()
+                        .to_vec();
+                    out.push((format!("s3://{bucket}/{key}"), name, bytes));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How to reach S3 for partials: the run's `--profile` and
+/// `--endpoint-url` when it has them, else the standard configuration
+/// (`AWS_PROFILE`, `AWS_ENDPOINT_URL` for an S3-compatible store).
+struct S3Access {
+    profile: Option<String>,
+    endpoint_url: Option<String>,
+}
+
+impl S3Access {
+    fn of(args: Option<&ValidateArgs>) -> S3Access {
+        let env = |v: &str| std::env::var(v).ok().filter(|s| !s.is_empty());
+        S3Access {
+            profile: args.and_then(|a| a.profile.clone()),
+            endpoint_url: args
+                .and_then(|a| a.endpoint_url.clone())
+                .or_else(|| env("AWS_ENDPOINT_URL")),
+        }
+    }
+
+    async fn client(&self, bucket: &str) -> Result<aws_sdk_s3::Client> {
+        let aws = crate::s3::client::Aws::connect(&crate::s3::client::Connection {
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            region: None,
+            limits: crate::s3::limits::Limits::default(),
+        })
+        .await;
+        let region = aws.bucket_region(bucket).await?;
+        Ok(aws.s3(Some(&region)))
+    }
 }
 
 /// `validate --shard-plan`: runs one shard and writes its partial.
@@ -554,8 +742,7 @@ pub fn shard_command(args: &ValidateArgs) -> Result<()> {
     let Some(shard) = plan.shards.get(index) else {
         bail!("shard {index} is not in the plan ({} shards)", plan.shards.len());
     };
-    let loc = args.partials.as_deref().context("--partials")?;
-    let dir = partials_dir(loc, &plan.plan_id)?;
+    let loc = Location::parse(args.partials.as_deref().context("--partials")?)?;
     let effective = plan.apply(args)?;
     let config = config::resolve(&effective, plan.now)?;
     if (plan.source == "local") != matches!(config.source, ConfigSource::Local(_)) {
@@ -578,7 +765,8 @@ pub fn shard_command(args: &ValidateArgs) -> Result<()> {
             )
         })
         .collect();
-    let partial = run::runtime()?.block_on(async {
+    let runtime = run::runtime()?;
+    let partial = runtime.block_on(async {
         let (source, options) = open(&config).await?;
         let options = options.amend(|o| {
             o.scopes = scopes;
@@ -601,14 +789,11 @@ pub fn shard_command(args: &ValidateArgs) -> Result<()> {
         index,
         ..partial
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join(format!("shard-{index}.json"));
-    crate::atomic::write(&path, serde_json::to_string(&partial)?.as_bytes(), 0o644)
-        .with_context(|| format!("writing the partial {}", path.display()))?;
+    let bytes = serde_json::to_vec(&partial)?;
+    let written = runtime.block_on(loc.write(&plan.plan_id, index, bytes, &S3Access::of(Some(args))))?;
     eprintln!(
-        "ctverify: shard {index} of plan {}: partial written to {}",
-        plan.plan_id,
-        path.display()
+        "ctverify: shard {index} of plan {}: partial written to {written}",
+        plan.plan_id
     );
     Ok(())
 }
@@ -736,8 +921,9 @@ impl<S: Source> Source for Recording<S> {
 /// wrong among the partials.
 pub fn merge_command(args: &MergeArgs) -> Result<Outcome> {
     let plan = Plan::read(&args.shard_plan)?;
-    let dir = partials_dir(&args.partials, &plan.plan_id)?;
-    let partials = read_partials(&plan, &dir)?;
+    let loc = Location::parse(&args.partials)?;
+    let files = run::runtime()?.block_on(loc.read_all(&plan.plan_id, &S3Access::of(None)))?;
+    let partials = read_partials(&plan, &loc.folder(&plan.plan_id), files)?;
     // The options of one run over the plan's scope, resolved as `validate`
     // resolves them (a local copy's or S3's defaults).
     let flags = plan.apply(&ValidateArgs::defaults())?;
@@ -842,47 +1028,35 @@ pub fn merge_command(args: &MergeArgs) -> Result<Outcome> {
 }
 
 /// Every partial of the plan, by index: exactly one per shard.
-fn read_partials(plan: &Plan, dir: &Path) -> Result<BTreeMap<usize, Partial>> {
+fn read_partials(plan: &Plan, folder: &str, files: Vec<(String, String, Vec<u8>)>) -> Result<BTreeMap<usize, Partial>> {
     let mut found: BTreeMap<usize, Partial> = BTreeMap::new();
-    let entries = std::fs::read_dir(dir).with_context(|| format!("--partials: reading {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.with_context(|| format!("--partials: reading {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for (path, name, bytes) in files {
         let Some(index) = name.strip_prefix("shard-").and_then(|n| n.strip_suffix(".json")) else {
             continue;
         };
-        let path = entry.path();
         let Ok(index) = index.parse::<usize>() else {
-            bail!("partial {}: not a shard index", path.display());
+            bail!("partial {path}: not a shard index");
         };
         if index >= plan.shards.len() {
             bail!(
-                "partial {}: shard {index} is outside the plan ({} shards)",
-                path.display(),
+                "partial {path}: shard {index} is outside the plan ({} shards)",
                 plan.shards.len()
             );
         }
-        let bytes = config::read_bounded(&path, 4 * 1024 * 1024 * 1024)
-            .with_context(|| format!("partial {}", path.display()))?;
-        let partial: Partial = serde_json::from_slice(&bytes)
-            .map_err(|e| anyhow::anyhow!("partial {}: not a partial report: {e}", path.display()))?;
+        let partial: Partial =
+            serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("partial {path}: not a partial report: {e}"))?;
         if partial.schema != SCHEMA {
-            bail!("partial {}: schema {}", path.display(), partial.schema);
+            bail!("partial {path}: schema {}", partial.schema);
         }
         if partial.plan_id != plan.plan_id {
             bail!(
-                "partial {}: written for plan {}, not {}",
-                path.display(),
+                "partial {path}: written for plan {}, not {}",
                 partial.plan_id,
                 plan.plan_id
             );
         }
         if partial.index != index {
-            bail!(
-                "partial {}: carries shard index {}, not {index}",
-                path.display(),
-                partial.index
-            );
+            bail!("partial {path}: carries shard index {}, not {index}", partial.index);
         }
         found.insert(index, partial);
     }
@@ -891,7 +1065,7 @@ fn read_partials(plan: &Plan, dir: &Path) -> Result<BTreeMap<usize, Partial>> {
         .map(|i| format!("shard-{i}.json"))
         .collect();
     if !missing.is_empty() {
-        bail!("partials missing in {}: {}", dir.display(), missing.join(", "));
+        bail!("partials missing in {folder}: {}", missing.join(", "));
     }
     Ok(found)
 }

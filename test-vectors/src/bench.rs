@@ -438,9 +438,9 @@ impl Params {
 fn bench_chain(p: &Params, key: &crate::crypto::TestKey, t0: i64) -> Result<Vec<LogEntry>> {
     let bucket = p.out.join("bucket");
     let all = if p.realistic {
-        realistic_logs(&p, &bucket, t0)?
+        realistic_logs(p, &bucket, t0)?
     } else {
-        synthetic_logs(&p, &bucket, t0)?
+        synthetic_logs(p, &bucket, t0)?
     };
     let folder = format!("{}/CloudTrail-Digest/{}", p.root, p.region);
     let (account, region) = (p.account.as_str(), p.region.as_str());
