@@ -160,7 +160,12 @@ where
     let jobs = driver.analyze(&keyring, &mut sink)?;
     let started = Instant::now();
     let per_batch = source.logs_per_batch(jobs.len()).max(1);
-    let batches: Vec<Vec<LogJob>> = jobs.chunks(per_batch).map(<[LogJob]>::to_vec).collect();
+    // Batches are cut as they are sent: only those in flight exist at once.
+    let mut jobs = jobs.into_iter();
+    let batches = std::iter::from_fn(move || {
+        let batch: Vec<LogJob> = jobs.by_ref().take(per_batch).collect();
+        (!batch.is_empty()).then_some(batch)
+    });
     pump(
         batches,
         limit,

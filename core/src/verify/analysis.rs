@@ -54,10 +54,10 @@ pub(super) struct Analysis {
     digest_counts: Counts,
     jobs: Vec<LogJob>,
     /// Keys (in the report's bucket) that an authenticated digest lists.
-    referenced: BTreeSet<String>,
+    referenced: unreferenced::Referenced,
     covered: Vec<(ChainId, Vec<Interval>)>,
     requested: Option<Interval>,
-    log_keys: Vec<(String, String, LogPlace)>,
+    log_keys: Vec<(String, std::sync::Arc<str>, LogPlace)>,
     allow_gaps: bool,
     verbose: bool,
     /// Which jobs got a result ([`Analysis::accept`]).
@@ -152,7 +152,7 @@ impl Analysis {
             findings: vec![],
             digest_counts: Counts::default(),
             jobs: vec![],
-            referenced: BTreeSet::new(),
+            referenced: unreferenced::Referenced::new(),
             covered: vec![],
             requested: None,
             log_keys: std::mem::take(&mut plan.log_keys),
@@ -175,7 +175,7 @@ impl Analysis {
             for v in auth.iter().filter(|v| selected || v.entry().in_place(opts.local_copy)) {
                 for (object, _) in v.vouched_logs() {
                     if object.bucket == a.bucket {
-                        a.referenced.insert(object.key);
+                        a.referenced.insert(unreferenced::key_id(&object.key));
                     }
                 }
             }
@@ -227,6 +227,14 @@ impl Analysis {
         a.jobs = jobs;
         a.job_places = places;
         a.done = vec![false; a.jobs.len()];
+        // Coverage and references are complete: judge the unreferenced
+        // objects now, and hold neither the listed log keys nor the
+        // references while the logs are hashed.
+        let log_keys = std::mem::take(&mut a.log_keys);
+        let referenced = std::mem::take(&mut a.referenced);
+        for f in unreferenced::findings(&a.bucket, &log_keys, &a.covered, &referenced) {
+            a.emit(f, sink);
+        }
         Ok(a)
     }
 
@@ -569,9 +577,6 @@ impl Analysis {
                 LogResult::Failed(ReadFailure::Other("no result was delivered for this log".into())),
                 sink,
             );
-        }
-        for f in unreferenced::findings(&self.bucket, &self.log_keys, &self.covered, &self.referenced) {
-            self.emit(f, sink);
         }
         let covered = self
             .covered

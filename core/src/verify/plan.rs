@@ -5,14 +5,16 @@ use super::bounds::LOAD_MARGIN;
 use super::options::Options;
 use crate::layout::{candidate_log_folders, log_place, ChainId, DigestKeyName, LogPlace};
 use crate::time::{Timestamp, HOUR};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Phase 1: what to load.
 #[derive(Debug, Clone)]
 pub(super) struct Plan {
     pub(super) digests: Vec<(String, DigestKeyName)>,
-    /// Objects in the selected chains' log folders: key, folder, place.
-    pub(super) log_keys: Vec<(String, String, LogPlace)>,
+    /// Objects in the selected chains' log folders: key, folder (shared
+    /// by every key in it), place.
+    pub(super) log_keys: Vec<(String, Arc<str>, LogPlace)>,
     pub(super) selected: BTreeSet<ChainId>,
 }
 
@@ -20,21 +22,16 @@ impl Plan {
     /// Classifies listed keys. Digests of chains that are not selected but
     /// share a selected chain's digest folder are loaded too, only to know
     /// which logs they list (for `log_unreferenced`).
-    pub(super) fn new<I, S>(keys: I, opts: &Options) -> Plan
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
+    pub(super) fn new(keys: impl IntoIterator<Item = String>, opts: &Options) -> Plan {
         let mut digests = Vec::new();
         let mut others = Vec::new();
         for key in keys {
-            let key = key.as_ref();
-            if let Some(name) = DigestKeyName::parse(key) {
-                digests.push((key.to_string(), name));
+            if let Some(name) = DigestKeyName::parse(&key) {
+                digests.push((key, name));
             } else if key.contains("CloudTrail/") {
                 // Possibly in a log folder: placed once the selected
                 // chains are known.
-                others.push(key.to_string());
+                others.push(key);
             }
         }
         // A chain that resumes at a checkpoint is checked even when none
@@ -68,14 +65,17 @@ impl Plan {
         digests.sort_by(|a, b| a.0.cmp(&b.0));
         // Every object in a selected chain's log folder, well-named or not:
         // an injected `x.json` is as much an injection as a log-named one.
-        let log_folders: BTreeSet<String> = selected.iter().map(ChainId::log_folder).collect();
-        let mut log_keys: Vec<(String, String, LogPlace)> = others
+        let log_folders: BTreeMap<String, Arc<str>> = selected
+            .iter()
+            .map(|c| (c.log_folder(), Arc::from(c.log_folder())))
+            .collect();
+        let mut log_keys: Vec<(String, Arc<str>, LogPlace)> = others
             .into_iter()
             .filter_map(|key| {
                 let folder = candidate_log_folders(&key)
                     .into_iter()
-                    .find(|f| log_folders.contains(*f))?
-                    .to_string();
+                    .find_map(|f| log_folders.get(f))?
+                    .clone();
                 let place = log_place(&key, &folder);
                 Some((key, folder, place))
             })

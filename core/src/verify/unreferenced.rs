@@ -8,13 +8,28 @@ use crate::layout::{ChainId, LogPlace, ObjectRef};
 use crate::report::{Finding, Interval, Kind};
 use crate::time::HOUR;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// The keys an authenticated digest lists, by [`key_id`] (16 bytes each
+/// instead of the key: a run holds one per log).
+pub(super) type Referenced = BTreeSet<[u8; 16]>;
+
+/// A log key's id in [`Referenced`]: the first 16 bytes of its SHA-256
+/// (a collision would need a second key with the same 128-bit prefix).
+pub(super) fn key_id(key: &str) -> [u8; 16] {
+    use sha2::Digest as _;
+    let full = sha2::Sha256::digest(key.as_bytes());
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&full[..16]);
+    id
+}
 
 /// The findings, in the order of `log_keys` (key, log folder, place).
 pub(super) fn findings(
     bucket: &str,
-    log_keys: &[(String, String, LogPlace)],
+    log_keys: &[(String, Arc<str>, LogPlace)],
     covered: &[(ChainId, Vec<Interval>)],
-    referenced: &BTreeSet<String>,
+    referenced: &Referenced,
 ) -> Vec<Finding> {
     let mut spans_by_folder: BTreeMap<String, Vec<Interval>> = BTreeMap::new();
     for (chain, spans) in covered {
@@ -25,10 +40,10 @@ pub(super) fn findings(
     }
     let mut out = vec![];
     for (key, folder, place) in log_keys {
-        let Some(spans) = spans_by_folder.get(folder) else {
+        let Some(spans) = spans_by_folder.get(folder.as_ref()) else {
             continue;
         };
-        if referenced.contains(key) {
+        if referenced.contains(&key_id(key)) {
             continue;
         }
         let inside = match place {
