@@ -51,7 +51,7 @@ fn main() -> ExitCode {
             let result = shard::merge_command(&args).map(|o| (o, vec![]));
             let outputs = Outputs {
                 format: args.format,
-                verbose: false,
+                verbose: shard::plan_verbose(&args.shard_plan),
                 report: args.report.as_deref(),
                 metrics: args.metrics.as_deref(),
             };

@@ -253,7 +253,7 @@ impl Plan {
             );
         }
         for (i, s) in plan.shards.iter().enumerate() {
-            if s.index != i || s.windows.is_empty() {
+            if s.index != i || (s.windows.is_empty() && plan.shards.len() > 1) {
                 bail!("--shard-plan {}: shard {i} is out of order or empty", path.display());
             }
         }
@@ -368,12 +368,20 @@ async fn make_plan<S: Source>(args: &PlanArgs, config: &Config, options: Checked
     let mut driver = Driver::new(options.clone());
     let mut listed: BTreeSet<String> = BTreeSet::new();
     run::list(&mut driver, source, |resp| listed.extend(resp.keys.iter().cloned())).await?;
-    let to_load = driver.plan()?;
+    driver.plan()?;
+    // Every selected chain gets windows; only digests in the scope (not
+    // those of the load margins) are cut at and counted.
+    let in_scope = |t: Timestamp| {
+        options.start.is_none_or(|s| t >= s) && options.end.is_none_or(|e| t < e.add_secs(ctverify_core::time::HOUR))
+    };
     let mut chains: BTreeMap<ChainId, Vec<Timestamp>> = BTreeMap::new();
-    for key in &to_load {
+    for key in &listed {
         if let Some(n) = DigestKeyName::parse(key) {
             if options.selects(&n.chain) {
-                chains.entry(n.chain).or_default().push(n.time);
+                let times = chains.entry(n.chain).or_default();
+                if in_scope(n.time) {
+                    times.push(n.time);
+                }
             }
         }
     }
@@ -388,8 +396,8 @@ async fn make_plan<S: Source>(args: &PlanArgs, config: &Config, options: Checked
         trail_arn: v.trail_arn.clone(),
         bucket: options.bucket.clone(),
         prefix: options.prefix.clone(),
-        accounts: (!v.account_id.is_empty()).then(|| v.account_id.clone()),
-        regions: (!v.region.is_empty()).then(|| v.region.clone()),
+        accounts: (!v.account_id.is_empty()).then(|| sorted(&v.account_id)),
+        regions: (!v.region.is_empty()).then(|| sorted(&v.region)),
         start: options.start,
         end: options.end,
     };
@@ -412,6 +420,14 @@ async fn make_plan<S: Source>(args: &PlanArgs, config: &Config, options: Checked
     };
     plan.plan_id = plan.id()?;
     Ok(plan)
+}
+
+/// `v` sorted, without repeats (the same scope gives the same plan id).
+fn sorted(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// The listed work of each digest: itself, and the log objects of its
@@ -515,6 +531,17 @@ fn cut(chains: &BTreeMap<ChainId, Vec<Timestamp>>, weights: &BTreeMap<ChainId, V
             }
         }
         shards.push(Shard { index: p, windows });
+    }
+    // A selected chain with no digest in the scope is still checked (a
+    // coverage gap, other trails' digests in its folder): shard 0 takes it.
+    for (chain, times) in chains {
+        if times.is_empty() {
+            shards[0].windows.push(Window {
+                chain: chain.clone(),
+                start: None,
+                end: None,
+            });
+        }
     }
     shards
 }
@@ -758,8 +785,10 @@ pub fn shard_command(args: &ValidateArgs) -> Result<()> {
             (
                 w.chain.clone(),
                 ChainScope {
-                    start: w.start,
-                    end: w.end,
+                    // The chain's first and last windows are unbounded in
+                    // the plan; the scope bounds them.
+                    start: w.start.or(plan.scope.start),
+                    end: w.end.or(plan.scope.end),
                     anchor: None,
                 },
             )
@@ -775,11 +804,11 @@ pub fn shard_command(args: &ValidateArgs) -> Result<()> {
         match source {
             AnySource::Local(s) => {
                 let keyring = config.keyring.clone().unwrap_or_default();
-                record(options, s, |_| async move { Ok(keyring) }).await
+                record(options, Windows::only(&plan, index), s, |_| async move { Ok(keyring) }).await
             }
             AnySource::S3(s, aws) => {
                 let keys = crate::s3::strict::keyring(*aws, options.clone(), config.keyring.clone(), None);
-                record(options, s, keys).await
+                record(options, Windows::only(&plan, index), s, keys).await
             }
         }
     })?;
@@ -799,7 +828,12 @@ pub fn shard_command(args: &ValidateArgs) -> Result<()> {
 }
 
 /// Runs the shard over `inner`, recording what it read.
-async fn record<S, K>(options: CheckedOptions, inner: S, keys: impl FnOnce(Vec<String>) -> K) -> Result<Partial>
+async fn record<S, K>(
+    options: CheckedOptions,
+    owned: Windows,
+    inner: S,
+    keys: impl FnOnce(Vec<String>) -> K,
+) -> Result<Partial>
 where
     S: Source,
     K: Future<Output = Result<Keyring>>,
@@ -807,8 +841,20 @@ where
     let recording = Recording {
         inner,
         log: Arc::default(),
+        owned: Arc::new(owned),
+        budget: options.log_budget,
     };
-    run::strict(options, &recording, keys).await?;
+    match run::strict(options, &recording, keys).await {
+        Ok(_) => {}
+        // Nothing of the shard's windows is left (deleted since the plan):
+        // what it listed is the evidence; the merge judges it.
+        Err(e)
+            if matches!(
+                e.downcast_ref::<ctverify_core::verify::RunError>(),
+                Some(ctverify_core::verify::RunError::NoDigests)
+            ) => {}
+        Err(e) => return Err(e),
+    }
     let log = std::mem::take(&mut *recording.log.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(log)
 }
@@ -818,11 +864,61 @@ where
 struct Recording<S> {
     inner: S,
     log: Arc<Mutex<Partial>>,
+    /// The shard's windows: the digests it owns.
+    owned: Arc<Windows>,
+    budget: LogBudget,
+}
+
+/// Which shard owns a digest: its chain's window that holds its key time.
+#[derive(Debug, Default)]
+struct Windows(BTreeMap<ChainId, Vec<(Option<Timestamp>, Option<Timestamp>, usize)>>);
+
+impl Windows {
+    fn of(plan: &Plan) -> Windows {
+        let mut w: BTreeMap<ChainId, Vec<(Option<Timestamp>, Option<Timestamp>, usize)>> = BTreeMap::new();
+        for shard in &plan.shards {
+            for win in &shard.windows {
+                w.entry(win.chain.clone())
+                    .or_default()
+                    .push((win.start, win.end, shard.index));
+            }
+        }
+        Windows(w)
+    }
+
+    fn only(plan: &Plan, index: usize) -> Windows {
+        let mut all = Windows::of(plan);
+        for list in all.0.values_mut() {
+            list.retain(|(_, _, i)| *i == index);
+        }
+        all.0.retain(|_, list| !list.is_empty());
+        all
+    }
+
+    /// The shard that owns digest `key`: `Some(None)` when the key is not a
+    /// digest of a planned chain (anyone may record it), `Some(Some(i))`
+    /// for shard `i`, `None` when no window holds it (not the plan's).
+    fn owner(&self, key: &str) -> Option<Option<usize>> {
+        let Some(n) = DigestKeyName::parse(key) else {
+            return Some(None);
+        };
+        let Some(list) = self.0.get(&n.chain) else {
+            return Some(None);
+        };
+        list.iter()
+            .find(|(s, e, _)| s.is_none_or(|s| n.time >= s) && e.is_none_or(|e| n.time < e))
+            .map(|(_, _, i)| Some(*i))
+    }
 }
 
 impl<S> Recording<S> {
     fn with<T>(log: &Mutex<Partial>, f: impl FnOnce(&mut Partial) -> T) -> T {
         f(&mut log.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// This shard owns digest `key` (a window of its holds its key time).
+    fn owns(&self, key: &str) -> bool {
+        matches!(self.owned.owner(key), Some(Some(_)))
     }
 }
 
@@ -894,6 +990,57 @@ impl<S: Source> Source for Recording<S> {
         self.inner.logs_per_batch(total)
     }
 
+    fn finish(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        // Every log of every digest the shard owns is hashed, whatever the
+        // period the digest covers (a backfill digest keyed days later, a
+        // digest moved elsewhere): the merge may need any of them.
+        let this = self.clone();
+        async move {
+            let jobs: Vec<LogJob> = Self::with(&this.log, |p| {
+                let done: BTreeSet<(String, String, String)> = p
+                    .logs
+                    .iter()
+                    .map(|l| (l.bucket.clone(), l.key.clone(), l.expected.clone()))
+                    .collect();
+                let mut seen = BTreeSet::new();
+                let mut jobs = vec![];
+                for d in &p.digests {
+                    if !this.owns(&d.key) {
+                        continue;
+                    }
+                    let Some(bytes) = d.bytes.as_deref().and_then(|b| unb64(b, "digest").ok()) else {
+                        continue;
+                    };
+                    let Ok(digest) = ctverify_core::digest::Digest::parse_object(&bytes) else {
+                        continue;
+                    };
+                    for l in &digest.log_files {
+                        let at = (l.bucket.clone(), l.object.clone(), hex::encode(l.hash));
+                        if done.contains(&at) || !seen.insert(at) {
+                            continue;
+                        }
+                        jobs.push(LogJob {
+                            id: JobId(usize::MAX - jobs.len()),
+                            object: ctverify_core::layout::ObjectRef::new(&l.bucket, &l.object),
+                            expected: l.hash,
+                            vouched: true,
+                        });
+                    }
+                }
+                jobs
+            });
+            let limit = this.inner.concurrency();
+            let batch = this.inner.logs_per_batch(jobs.len()).max(1);
+            let mut jobs = jobs.into_iter();
+            let batches = std::iter::from_fn(move || {
+                let b: Vec<LogJob> = jobs.by_ref().take(batch).collect();
+                (!b.is_empty()).then_some(b)
+            });
+            run::pump(batches, limit, |b| this.hash_logs(b, this.budget), |_| Ok(())).await?;
+            this.inner.finish().await
+        }
+    }
+
     fn observe_keyring(&self, keyring: &Keyring) {
         let keys: Vec<RecordedKey> = keyring
             .entries()
@@ -917,6 +1064,12 @@ impl<S: Source> Source for Recording<S> {
     }
 }
 
+/// The plan's `--verbose` (text output of the merge), false when the
+/// plan cannot be read (the merge then reports why).
+pub fn plan_verbose(path: &Path) -> bool {
+    Plan::read(path).is_ok_and(|p| p.verbose)
+}
+
 /// `ctverify merge`: the report, or an error naming what is missing or
 /// wrong among the partials.
 pub fn merge_command(args: &MergeArgs) -> Result<Outcome> {
@@ -929,53 +1082,85 @@ pub fn merge_command(args: &MergeArgs) -> Result<Outcome> {
     let flags = plan.apply(&ValidateArgs::defaults())?;
     let options = plan.options(config::options_of(&flags, plan.now, plan.source == "local")?)?;
 
+    let owners = Windows::of(&plan);
     let mut keyring = Keyring::new();
+    let mut keys_seen = BTreeSet::new();
     let mut listed: BTreeSet<&str> = BTreeSet::new();
     let mut digests: BTreeMap<&str, &RecordedDigest> = BTreeMap::new();
     let mut logs: BTreeMap<(&str, &str, &str), &RecordedResult> = BTreeMap::new();
     for (i, p) in &partials {
         for k in &p.keys {
-            let listed_key = ListedKey {
+            let der = unb64(&k.der, &format!("shard-{i}.json: a key"))?;
+            if !keys_seen.insert((der.clone(), k.region.clone(), k.valid_from, k.valid_to)) {
+                continue;
+            }
+            let _ = keyring.add_listed(ListedKey {
                 fingerprint: k.fingerprint.clone(),
-                der: unb64(&k.der, &format!("shard-{i}.json: a key"))?,
+                der,
                 valid_from: k.valid_from,
                 valid_to: k.valid_to,
                 region: k.region.clone(),
                 source: format!("shard-{i}.json"),
-            };
-            if !keyring.entries().any(|e| {
-                e.der == listed_key.der
-                    && e.region == listed_key.region
-                    && e.valid_from == listed_key.valid_from
-                    && e.valid_to == listed_key.valid_to
-            }) {
-                let _ = keyring.add_listed(listed_key);
-            }
+            });
         }
-        listed.extend(p.listed.iter().map(String::as_str));
-        for d in &p.digests {
-            // Bytes read outrank a failure to read (a fault in one shard).
-            let better = digests
-                .get(d.key.as_str())
-                .is_none_or(|old| old.bytes.is_none() && d.bytes.is_some());
-            if better {
-                digests.insert(&d.key, d);
+        // A digest of a planned chain counts as listed, and as read, only
+        // from the shard whose window holds its key time: shards list at
+        // different times, and one run lists once.
+        let mine = |key: &str| match owners.owner(key) {
+            Some(None) => true,
+            Some(Some(owner)) => owner == *i,
+            None => false,
+        };
+        listed.extend(p.listed.iter().map(String::as_str).filter(|k| mine(k)));
+        for d in p.digests.iter().filter(|d| mine(&d.key)) {
+            match digests.get(d.key.as_str()) {
+                None => {
+                    digests.insert(&d.key, d);
+                }
+                // Bytes read outrank a failure to read (a fault in one
+                // shard); two different contents mean the bucket changed
+                // between the shards' reads.
+                Some(old) => match (&old.bytes, &d.bytes) {
+                    (None, Some(_)) => {
+                        digests.insert(&d.key, d);
+                    }
+                    (Some(a), Some(b)) if a != b => bail!(
+                        "the partials disagree about digest {}: the bucket changed while the shards ran; run the plan again",
+                        d.key
+                    ),
+                    _ => {}
+                },
             }
         }
         for l in &p.logs {
             let at = (l.bucket.as_str(), l.key.as_str(), l.expected.as_str());
-            let better = logs.get(&at).is_none_or(|old| {
-                !matches!(old, RecordedResult::Hashed(_)) && matches!(l.result, RecordedResult::Hashed(_))
-            });
-            if better {
-                logs.insert(at, &l.result);
+            match (logs.get(&at), &l.result) {
+                (None, _) => {
+                    logs.insert(at, &l.result);
+                }
+                (Some(RecordedResult::Hashed(a)), RecordedResult::Hashed(b)) if a != b => bail!(
+                    "the partials disagree about log s3://{}/{}: the bucket changed while the shards ran; run the plan again",
+                    l.bucket,
+                    l.key
+                ),
+                (Some(old), RecordedResult::Hashed(_)) if !matches!(old, RecordedResult::Hashed(_)) => {
+                    logs.insert(at, &l.result);
+                }
+                _ => {}
             }
         }
     }
     let mut sink = ctverify_core::report::NullSink;
     let mut driver = Driver::new(options);
     while let Some(req) = driver.next_listing()? {
-        let resp = req.answer(listed.iter().copied());
+        let under = listed
+            .range::<str, _>((
+                std::ops::Bound::Included(req.prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .copied()
+            .take_while(|k| k.starts_with(req.prefix.as_str()));
+        let resp = req.answer(under);
         driver.listed(&req, resp)?;
     }
     for key in driver.plan()? {
@@ -1034,9 +1219,16 @@ fn read_partials(plan: &Plan, folder: &str, files: Vec<(String, String, Vec<u8>)
         let Some(index) = name.strip_prefix("shard-").and_then(|n| n.strip_suffix(".json")) else {
             continue;
         };
-        let Ok(index) = index.parse::<usize>() else {
+        let Some(index) = index
+            .parse::<usize>()
+            .ok()
+            .filter(|i| name == format!("shard-{i}.json"))
+        else {
             bail!("partial {path}: not a shard index");
         };
+        if found.contains_key(&index) {
+            bail!("partial {path}: shard {index} reported twice");
+        }
         if index >= plan.shards.len() {
             bail!(
                 "partial {path}: shard {index} is outside the plan ({} shards)",

@@ -324,3 +324,115 @@ fn merge_refuses_missing_foreign_corrupt_and_misnamed_partials() {
     let out = merge(&plan, &work.path().join("partials"));
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Copies `dir` (a vector) into `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    for rel in walk(from) {
+        let dst = to.join(&rel);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&rel), dst).unwrap();
+    }
+}
+
+/// Digests whose key time lies far from the period they cover — one moved
+/// ten hours away (with its metadata), as a tamperer might — are owned by
+/// the shard of their key time, which hashes every log they list: the
+/// merged report still equals the single run's.
+#[test]
+fn a_digest_moved_far_from_its_period_merges_like_the_single_run() {
+    let scratch = Scratch::new();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/vectors/clean_chain_valid");
+    copy_tree(&src, scratch.path());
+    let folder = scratch
+        .path()
+        .join("bucket/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/03/01");
+    let from = "111122223333_CloudTrail-Digest_us-east-1_demo_us-east-1_20240301T021728Z.json.gz";
+    let to = "111122223333_CloudTrail-Digest_us-east-1_demo_us-east-1_20240301T151728Z.json.gz";
+    std::fs::rename(folder.join(from), folder.join(to)).unwrap();
+    std::fs::rename(
+        folder.join(format!("{from}.metadata.json")),
+        folder.join(format!("{to}.metadata.json")),
+    )
+    .unwrap();
+    let v = vector(scratch.path());
+    let single = v.single();
+    assert_eq!(single.status.code(), Some(1), "moved and missing: invalid");
+    for n in [2, 100_000] {
+        let work = Scratch::new();
+        let (merged, _) = v.sharded(work.path(), n);
+        assert_eq!(
+            (merged.status.code(), String::from_utf8_lossy(&merged.stdout)),
+            (single.status.code(), String::from_utf8_lossy(&single.stdout)),
+            "at {n} shards: {}",
+            String::from_utf8_lossy(&merged.stderr)
+        );
+    }
+}
+
+/// With an explicit range, the first shard lists from the range's start
+/// (with the load margin), never the chain's whole history; the merged
+/// report equals the single run's.
+#[test]
+fn the_first_shard_keeps_to_the_planned_start() {
+    let v = vector(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/vectors/clean_chain_valid"));
+    let v = Vector {
+        args: vec![
+            "--start-time".into(),
+            "2024-03-01T05:00:00Z".into(),
+            "--end-time".into(),
+            "2024-03-01T06:00:00Z".into(),
+        ],
+        ..v
+    };
+    let single = v.single();
+    let work = Scratch::new();
+    let (merged, shards) = v.sharded(work.path(), 2);
+    assert_eq!(
+        merged.stdout,
+        single.stdout,
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&std::fs::read(work.path().join("plan.json")).unwrap()).unwrap();
+    let id = plan["plan_id"].as_str().unwrap();
+    let partial: Value =
+        serde_json::from_slice(&std::fs::read(work.path().join(format!("partials/{id}/shard-0.json"))).unwrap())
+            .unwrap();
+    // The load margin reaches 3 hours back from 05:00: the 01:17 digest is
+    // outside it (a first window unbounded by the scope would load it).
+    let keys: Vec<&str> = partial["digests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["key"].as_str().unwrap())
+        .collect();
+    assert!(!keys.is_empty());
+    assert!(keys.iter().all(|k| !k.ends_with("T011728Z.json.gz")), "{keys:?}");
+    assert!(shards >= 1);
+}
+
+/// A scope without any digest still plans (one shard), runs and merges into
+/// the single run's report.
+#[test]
+fn an_empty_scope_plans_one_shard_and_merges_like_the_single_run() {
+    let v = vector(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/vectors/clean_chain_valid"));
+    let v = Vector {
+        args: vec![
+            "--start-time".into(),
+            "2025-06-01T00:00:00Z".into(),
+            "--end-time".into(),
+            "2025-06-02T00:00:00Z".into(),
+        ],
+        ..v
+    };
+    let single = v.single();
+    let work = Scratch::new();
+    let (merged, shards) = v.sharded(work.path(), 4);
+    assert_eq!(shards, 1);
+    assert_eq!(
+        (merged.status.code(), String::from_utf8_lossy(&merged.stdout)),
+        (single.status.code(), String::from_utf8_lossy(&single.stdout)),
+        "{}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
+}
