@@ -869,13 +869,16 @@ struct Recording<S> {
     budget: LogBudget,
 }
 
+/// One window of a chain: start, end (half-open, null unbounded), shard.
+type Owned = (Option<Timestamp>, Option<Timestamp>, usize);
+
 /// Which shard owns a digest: its chain's window that holds its key time.
 #[derive(Debug, Default)]
-struct Windows(BTreeMap<ChainId, Vec<(Option<Timestamp>, Option<Timestamp>, usize)>>);
+struct Windows(BTreeMap<ChainId, Vec<Owned>>);
 
 impl Windows {
     fn of(plan: &Plan) -> Windows {
-        let mut w: BTreeMap<ChainId, Vec<(Option<Timestamp>, Option<Timestamp>, usize)>> = BTreeMap::new();
+        let mut w: BTreeMap<ChainId, Vec<Owned>> = BTreeMap::new();
         for shard in &plan.shards {
             for win in &shard.windows {
                 w.entry(win.chain.clone())
