@@ -371,6 +371,10 @@ impl Source for LocalStore {
         2 * std::thread::available_parallelism().map_or(1, usize::from)
     }
 
+    fn listed_size(&self, key: &str) -> Option<u64> {
+        self.path(key).ok().map(|(_, meta)| meta.len())
+    }
+
     fn logs_per_batch(&self, total: usize) -> usize {
         (total / (self.concurrency() * 16)).clamp(1, 256)
     }

@@ -52,6 +52,12 @@ pub trait Source: Clone + Send + Sync + 'static {
         async { Ok(()) }
     }
 
+    /// The size of object `key` as the listing saw it (or the copy holds
+    /// it), when known: `plan` weighs shards by it.
+    fn listed_size(&self, _key: &str) -> Option<u64> {
+        None
+    }
+
     /// The keyring the run verifies with, once it is known (a sharded run
     /// records it for the merge).
     fn observe_keyring(&self, _keyring: &Keyring) {}

@@ -389,7 +389,7 @@ async fn make_plan<S: Source>(args: &PlanArgs, config: &Config, options: Checked
         times.sort();
         times.dedup();
     }
-    let weights = work(&chains, &listed);
+    let weights = work(&chains, &listed, |key| source.listed_size(key));
     let shards = cut(&chains, &weights, args.shards as usize);
     let v = &args.validate;
     let scope = Scope {
@@ -430,17 +430,34 @@ fn sorted(v: &[String]) -> Vec<String> {
     v
 }
 
+/// Work units of one listed object: a fixed cost (its request, its
+/// listing entry) plus its size; one object costs as much as 1 MiB.
+fn object_work(size: Option<u64>) -> u64 {
+    1024 + size.unwrap_or(0) / 1024
+}
+
 /// The listed work of each digest: itself, and the log objects of its
 /// chain's log folder named for its hour (after the chain's previous digest,
-/// up to it).
-fn work(chains: &BTreeMap<ChainId, Vec<Timestamp>>, listed: &BTreeSet<String>) -> BTreeMap<ChainId, Vec<u64>> {
+/// up to it), by objects and bytes ([`object_work`]).
+fn work(
+    chains: &BTreeMap<ChainId, Vec<Timestamp>>,
+    listed: &BTreeSet<String>,
+    size: impl Fn(&str) -> Option<u64>,
+) -> BTreeMap<ChainId, Vec<u64>> {
     let mut by_folder: BTreeMap<String, Vec<&ChainId>> = BTreeMap::new();
     for chain in chains.keys() {
         by_folder.entry(chain.log_folder()).or_default().push(chain);
     }
-    let mut weights: BTreeMap<ChainId, Vec<u64>> = chains.iter().map(|(c, t)| (c.clone(), vec![1; t.len()])).collect();
+    let mut weights: BTreeMap<ChainId, Vec<u64>> = chains
+        .iter()
+        .map(|(c, t)| (c.clone(), vec![object_work(None); t.len()]))
+        .collect();
     for key in listed {
-        if DigestKeyName::parse(key).is_some() {
+        if let Some(n) = DigestKeyName::parse(key) {
+            let at = chains.get(&n.chain).and_then(|times| times.binary_search(&n.time).ok());
+            if let (Some(i), Some(w)) = (at, weights.get_mut(&n.chain)) {
+                w[i] += size(key).unwrap_or(0) / 1024;
+            }
             continue;
         }
         let Some(folder) = candidate_log_folders(key)
@@ -457,7 +474,7 @@ fn work(chains: &BTreeMap<ChainId, Vec<Timestamp>>, listed: &BTreeSet<String>) -
             // The first digest at or after the log's time lists it.
             let i = times.partition_point(|d| *d < t).min(times.len().saturating_sub(1));
             if let Some(w) = weights.get_mut(*chain).and_then(|w| w.get_mut(i)) {
-                *w += 1;
+                *w += object_work(size(key));
             }
         }
     }
@@ -1263,4 +1280,84 @@ fn read_partials(plan: &Plan, folder: &str, files: Vec<(String, String, Vec<u8>)
         bail!("partials missing in {folder}: {}", missing.join(", "));
     }
     Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(region: &str) -> ChainId {
+        ChainId {
+            prefix: String::new(),
+            org: None,
+            account: "111122223333".into(),
+            region: region.into(),
+            trail: "t".into(),
+            home_region: "us-east-1".into(),
+        }
+    }
+
+    fn hours(n: i64) -> Vec<Timestamp> {
+        (0..n).map(|h| Timestamp::from_unix(1_700_000_000 + h * 3600)).collect()
+    }
+
+    #[test]
+    fn cut_balances_work_and_covers_every_digest_once() {
+        let mut chains = BTreeMap::new();
+        chains.insert(chain("us-east-1"), hours(4));
+        // The last hour holds as much work as the three before it.
+        let mut weights = BTreeMap::new();
+        weights.insert(chain("us-east-1"), vec![1, 1, 1, 3]);
+        let shards = cut(&chains, &weights, 2);
+        assert_eq!(shards.len(), 2);
+        let t = &chains[&chain("us-east-1")];
+        assert_eq!(
+            shards[0].windows,
+            vec![Window {
+                chain: chain("us-east-1"),
+                start: None,
+                end: Some(t[3])
+            }]
+        );
+        assert_eq!(
+            shards[1].windows,
+            vec![Window {
+                chain: chain("us-east-1"),
+                start: Some(t[3]),
+                end: None
+            }]
+        );
+        // More shards than digests: one each, none empty.
+        let shards = cut(&chains, &weights, 10);
+        assert_eq!(shards.len(), 4);
+        assert!(shards.iter().all(|s| s.windows.len() == 1));
+    }
+
+    #[test]
+    fn cut_gives_a_chain_without_digests_in_scope_a_whole_window() {
+        let mut chains = BTreeMap::new();
+        chains.insert(chain("us-east-1"), hours(3));
+        chains.insert(chain("eu-west-1"), vec![]);
+        let weights = work(&chains, &BTreeSet::new(), |_| None);
+        let shards = cut(&chains, &weights, 3);
+        let whole: Vec<&Window> = shards
+            .iter()
+            .flat_map(|s| &s.windows)
+            .filter(|w| w.chain == chain("eu-west-1"))
+            .collect();
+        assert_eq!(
+            whole,
+            vec![&Window {
+                chain: chain("eu-west-1"),
+                start: None,
+                end: None
+            }]
+        );
+    }
+
+    #[test]
+    fn a_big_log_weighs_like_many_small_ones() {
+        assert_eq!(object_work(None), 1024);
+        assert_eq!(object_work(Some(1024 * 1024)), 2048);
+    }
 }

@@ -86,6 +86,10 @@ impl Source for S3Source {
         self.jobs
     }
 
+    fn listed_size(&self, key: &str) -> Option<u64> {
+        self.store.listed_size(key).and_then(|n| u64::try_from(n).ok())
+    }
+
     fn logs_per_batch(&self, _total: usize) -> usize {
         1
     }
