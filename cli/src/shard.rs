@@ -69,6 +69,9 @@ pub struct Plan {
     /// `"local"` (a copy made by `aws s3 sync`: keys compared as it stores
     /// them) or `"s3"`.
     pub source: String,
+    /// The keys given with `--public-keys` ([`keys_id`]), which every shard
+    /// must be given too; null: none given (S3's `ListPublicKeys`).
+    pub public_keys: Option<String>,
     /// S3: the trail's last digest delivery, read before the plan's listing.
     pub latest_digest_delivery: Option<Timestamp>,
     /// The shards.
@@ -416,10 +419,34 @@ async fn make_plan<S: Source>(args: &PlanArgs, config: &Config, options: Checked
             ConfigSource::S3(_) => "s3".into(),
         },
         latest_digest_delivery: options.latest_digest_delivery,
+        public_keys: config.keyring.as_ref().map(keys_id),
         shards,
     };
     plan.plan_id = plan.id()?;
     Ok(plan)
+}
+
+/// The id of a keyring: the SHA-256 of its entries (fingerprint, key,
+/// validity, region), sorted. Shards verify with exactly the plan's keys,
+/// so that the merge judges with the keys one run would have.
+fn keys_id(keyring: &Keyring) -> String {
+    use sha2::Digest as _;
+    let mut entries: Vec<String> = keyring
+        .entries()
+        .map(|e| {
+            format!(
+                "{} {} {:?} {:?} {:?}",
+                e.fingerprint,
+                b64(&e.der),
+                e.valid_from.map(|t| t.to_string()),
+                e.valid_to.map(|t| t.to_string()),
+                e.region
+            )
+        })
+        .collect();
+    entries.sort();
+    entries.dedup();
+    hex::encode(sha2::Sha256::digest(entries.join("\n").as_bytes()))
 }
 
 /// `v` sorted, without repeats (the same scope gives the same plan id).
@@ -794,6 +821,9 @@ pub fn shard_command(args: &ValidateArgs) -> Result<()> {
             "the plan was made over {} but this shard reads another source",
             plan.source
         );
+    }
+    if config.keyring.as_ref().map(keys_id) != plan.public_keys {
+        bail!("--public-keys: this shard's keys are not the plan's (give every shard the files `plan` was given, or none when it was given none)");
     }
     let scopes: BTreeMap<ChainId, ChainScope> = shard
         .windows

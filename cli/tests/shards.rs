@@ -267,6 +267,19 @@ fn a_shard_exits_0_on_tampering_and_2_when_it_cannot_run() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    // Other keys than the plan's: the merge would judge with keys no single
+    // run had.
+    let other_keys = work.path().join("other-keys.json");
+    std::fs::write(&other_keys, br#"{"PublicKeyList": []}"#).unwrap();
+    let mut cmd = bin();
+    cmd.args(["validate", "--shard-plan"])
+        .arg(&plan)
+        .args(["--shard", "0", "--local"]);
+    cmd.arg(v.dir.join("bucket")).arg("--public-keys").arg(&other_keys);
+    cmd.arg("--partials").arg(work.path().join("again"));
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--public-keys"));
     // A scope flag that disagrees with the plan is a usage error.
     let mut cmd = bin();
     cmd.args(["validate", "--shard-plan"])
