@@ -160,6 +160,15 @@ pub fn options_of(args: &ValidateArgs, now: Timestamp, local: bool) -> Result<Ch
     Ok(options.checked()?)
 }
 
+/// `v` sorted, without repeats: flag lists that name a scope (`--region`,
+/// `--account-id`) compare and record the same whatever their order.
+pub fn sorted_unique(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// A time flag: RFC 3339 / a date, or relative to `now` for schedules:
 /// `now`, or a signed run of `N` + unit (`d`, `h`, `m`): `-26h`, `-1d6h`,
 /// `+30m`.

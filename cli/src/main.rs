@@ -36,10 +36,9 @@ fn main() -> ExitCode {
         // clap refuses --local, --compat and --state with export.
         Command::Export(args) => validate(&args.validate, Some(&args.out)),
         Command::Plan(args) => {
-            let now = match args.validate.now.as_deref().map(Timestamp::parse_user) {
-                Some(Ok(t)) => t,
-                Some(Err(e)) => return fail(&e.into()),
-                None => system_now(),
+            let now = match now_of(&args.validate) {
+                Ok(t) => t,
+                Err(e) => return fail(&e),
             };
             match shard::plan_command(&args, now) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -101,10 +100,9 @@ fn man_page(cmd: clap::Command) -> std::io::Result<()> {
 /// writes what it reads into `export`).
 fn validate(args: &args::ValidateArgs, export: Option<&std::path::Path>) -> ExitCode {
     let started = std::time::Instant::now();
-    let now = match args.now.as_deref().map(Timestamp::parse_user) {
-        Some(Ok(t)) => t,
-        Some(Err(e)) => return fail(&e.into()),
-        None => system_now(),
+    let now = match now_of(args) {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
     };
     if args.compat {
         if let Err(e) = config::check_compat(args) {
@@ -280,6 +278,14 @@ fn hint(e: &anyhow::Error) -> &'static str {
             ": give --s3-prefix P (the folder that holds AWSLogs/; --s3-prefix '' when it is at the top)"
         }
         _ => "",
+    }
+}
+
+/// "Now": `--now` when given, else the system clock.
+fn now_of(args: &args::ValidateArgs) -> anyhow::Result<Timestamp> {
+    match args.now.as_deref() {
+        Some(t) => Ok(Timestamp::parse_user(t)?),
+        None => Ok(system_now()),
     }
 }
 

@@ -165,13 +165,8 @@ where
 
     let jobs = driver.analyze(&keyring, &mut sink)?;
     let started = Instant::now();
-    let per_batch = source.logs_per_batch(jobs.len()).max(1);
-    // Batches are cut as they are sent: only those in flight exist at once.
-    let mut jobs = jobs.into_iter();
-    let batches = std::iter::from_fn(move || {
-        let batch: Vec<LogJob> = jobs.by_ref().take(per_batch).collect();
-        (!batch.is_empty()).then_some(batch)
-    });
+    let per_batch = source.logs_per_batch(jobs.len());
+    let batches = batches(jobs, per_batch);
     pump(
         batches,
         limit,
@@ -197,6 +192,17 @@ where
         hashing,
         progress,
         reads,
+    })
+}
+
+/// `jobs` in batches of `per_batch` (at least 1), cut as they are taken:
+/// only the batches in flight exist at once.
+pub fn batches(jobs: Vec<LogJob>, per_batch: usize) -> impl Iterator<Item = Vec<LogJob>> {
+    let per_batch = per_batch.max(1);
+    let mut jobs = jobs.into_iter();
+    std::iter::from_fn(move || {
+        let batch: Vec<LogJob> = jobs.by_ref().take(per_batch).collect();
+        (!batch.is_empty()).then_some(batch)
     })
 }
 

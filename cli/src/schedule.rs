@@ -30,12 +30,7 @@ pub struct Session {
 /// The scope of `args` (what a state file is about); the prefix as the
 /// options normalized it.
 fn scope_of(args: &ValidateArgs, config: &Config) -> Scope {
-    let sorted = |v: &[String]| {
-        let mut v = v.to_vec();
-        v.sort();
-        v.dedup();
-        v
-    };
+    let sorted = crate::config::sorted_unique;
     Scope {
         trail_arn: args.trail_arn.clone(),
         bucket: args.s3_bucket.clone(),

@@ -280,12 +280,7 @@ impl Plan {
         if args.s3_prefix.is_some() && trimmed(&args.s3_prefix) != trimmed(&s.prefix) {
             return Err(differs("--s3-prefix"));
         }
-        let sorted = |v: &[String]| {
-            let mut v = v.to_vec();
-            v.sort();
-            v.dedup();
-            v
-        };
+        let sorted = config::sorted_unique;
         if !args.account_id.is_empty() && Some(sorted(&args.account_id)) != s.accounts.as_deref().map(sorted) {
             return Err(differs("--account-id"));
         }
@@ -399,8 +394,8 @@ async fn make_plan<S: Source>(args: &PlanArgs, config: &Config, options: Checked
         trail_arn: v.trail_arn.clone(),
         bucket: options.bucket.clone(),
         prefix: options.prefix.clone(),
-        accounts: (!v.account_id.is_empty()).then(|| sorted(&v.account_id)),
-        regions: (!v.region.is_empty()).then(|| sorted(&v.region)),
+        accounts: (!v.account_id.is_empty()).then(|| config::sorted_unique(&v.account_id)),
+        regions: (!v.region.is_empty()).then(|| config::sorted_unique(&v.region)),
         start: options.start,
         end: options.end,
     };
@@ -447,14 +442,6 @@ fn keys_id(keyring: &Keyring) -> String {
     entries.sort();
     entries.dedup();
     hex::encode(sha2::Sha256::digest(entries.join("\n").as_bytes()))
-}
-
-/// `v` sorted, without repeats (the same scope gives the same plan id).
-fn sorted(v: &[String]) -> Vec<String> {
-    let mut v = v.to_vec();
-    v.sort();
-    v.dedup();
-    v
 }
 
 /// Work units of one listed object: a fixed cost (its request, its
@@ -1080,12 +1067,8 @@ impl<S: Source> Source for Recording<S> {
                 jobs
             });
             let limit = this.inner.concurrency();
-            let batch = this.inner.logs_per_batch(jobs.len()).max(1);
-            let mut jobs = jobs.into_iter();
-            let batches = std::iter::from_fn(move || {
-                let b: Vec<LogJob> = jobs.by_ref().take(batch).collect();
-                (!b.is_empty()).then_some(b)
-            });
+            let per_batch = this.inner.logs_per_batch(jobs.len());
+            let batches = run::batches(jobs, per_batch);
             run::pump(batches, limit, |b| this.hash_logs(b, this.budget), |_| Ok(())).await?;
             this.inner.finish().await
         }

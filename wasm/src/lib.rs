@@ -17,9 +17,7 @@ use ctverify_core::keys::Keyring;
 use ctverify_core::logs::{HashedLog, LogBudget, LogHasher};
 use ctverify_core::report::{Finding, Sink};
 use ctverify_core::time::Timestamp;
-use ctverify_core::verify::{
-    CheckedOptions, Driver, ListRequest, LogJob, LogResult, Metadata, Options, ParsedDigest, ReadFailure,
-};
+use ctverify_core::verify::{CheckedOptions, Driver, LogJob, LogResult, Metadata, Options, ParsedDigest, ReadFailure};
 use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 
@@ -147,7 +145,7 @@ impl Verifier {
         objects.dedup();
         let mut driver = Driver::new(self.options.clone());
         while let Some(req) = driver.next_listing().map_err(err)? {
-            let resp = ListRequest::answer(&req, objects.iter().map(String::as_str));
+            let resp = req.answer_sorted(&objects);
             driver.listed(&req, resp).map_err(err)?;
         }
         let to_load = driver.plan().map_err(err)?;

@@ -48,6 +48,24 @@ impl ListRequest {
     /// `start_after`, folded at the next `/` with a delimiter. Keys that
     /// are not objects (metadata sidecars) must be left out by the caller.
     pub fn answer<'a>(&self, sorted_keys: impl IntoIterator<Item = &'a str>) -> ListResponse {
+        self.answer_keys(sorted_keys)
+    }
+
+    /// [`answer`](Self::answer) over a sorted slice of keys: only the keys
+    /// under the prefix are read (found by binary search), so answering
+    /// every request of a plan does not scan the whole key list each time.
+    pub fn answer_sorted<S: AsRef<str>>(&self, sorted_keys: &[S]) -> ListResponse {
+        let prefix = self.prefix.as_str();
+        let from = sorted_keys.partition_point(|k| k.as_ref() < prefix);
+        self.answer_keys(
+            sorted_keys[from..]
+                .iter()
+                .map(AsRef::as_ref)
+                .take_while(|k| k.starts_with(prefix)),
+        )
+    }
+
+    fn answer_keys<'a>(&self, sorted_keys: impl IntoIterator<Item = &'a str>) -> ListResponse {
         let mut resp = ListResponse::default();
         for key in sorted_keys {
             let Some(rest) = key.strip_prefix(self.prefix.as_str()) else {
@@ -334,6 +352,29 @@ fn is_org_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answer_sorted_is_answer_over_the_whole_list() {
+        let keys = ["a/1", "a/b/2", "a/b/3", "a/c/4", "ab/5", "b/6"];
+        let req = |prefix: &str, delimiter, after: Option<&str>| ListRequest {
+            prefix: prefix.to_string(),
+            delimiter,
+            start_after: after.map(str::to_string),
+            max_entries: None,
+        };
+        for prefix in ["", "a/", "a/b/", "ab/", "b/", "c/", "a"] {
+            for delimiter in [false, true] {
+                for start_after in [None, Some("a/b/2")] {
+                    let r = req(prefix, delimiter, start_after);
+                    assert_eq!(
+                        r.answer_sorted(&keys),
+                        r.answer(keys),
+                        "{prefix} {delimiter} {start_after:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn answer_follows_list_objects_v2() {
